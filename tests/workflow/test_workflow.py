@@ -1,0 +1,169 @@
+"""The workflow end to end with the real snakemake binary and the blend backend."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from helpers import run_snakemake, snakemake_command, tree_bytes
+
+from vfi.dataset import discover
+from vfi.frames import probe_frame
+
+pytestmark = pytest.mark.workflow
+
+OUT = Path("eval_results/CustomData")
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    table = dry_run_output.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, demo_data) -> Path:
+    """One uninterrupted run on the demo data; the reference for the other tests."""
+    workdir = tmp_path_factory.mktemp("run")
+    run_snakemake(workdir, "--config", f"data_dir={demo_data}")
+    return workdir
+
+
+def test_dry_run_lists_one_job_per_batch_and_level(tmp_path, demo_data):
+    result = run_snakemake(tmp_path, "-n", "--config", f"data_dir={demo_data}", "batch_size=2")
+    counts = job_counts(result.stdout)
+    # sorted: [eval_gray8-D4, eval_rgb16_E5], [gen-rgb8_C3, gen_gray16_B2], [gen_gray8-A1]
+    expected = {
+        "interpolate_batch000_level1": 1,
+        "copy_keyframes_batch001": 1,
+        "copy_keyframes_batch002": 1,
+        "finish_sequence": 5,
+        "aggregate_metrics": 1,
+        "all": 1,
+    }
+    expected |= {f"interpolate_batch00{b}_level{lv}": 1 for b in (1, 2) for lv in range(1, 6)}
+    assert counts == expected
+
+
+def test_full_run_writes_every_expected_file(finished_run, demo_data):
+    out = finished_run / OUT
+    for seq in discover(demo_data).sequences:
+        folder = out / seq.name
+        if seq.mode == "generate":
+            names = {f"frame_{i:03d}.png" for i in range(1, 20)}
+            assert {p.name for p in folder.glob("frame_*.png")} == names
+            for src in seq.known.values():
+                assert (folder / src.name).read_bytes() == src.read_bytes()
+        else:
+            assert sorted(p.name for p in (folder / "interpolated_frames").iterdir()) == [
+                f"{i}.png" for i in seq.targets
+            ]
+        for i in seq.targets:
+            made = folder / ("" if seq.mode == "generate" else "interpolated_frames")
+            assert probe_frame(made / seq.naming.filename(i)) == seq.info
+        for name in ("metrics.txt", "metrics.csv", "provenance.json"):
+            assert (folder / name).is_file()
+    assert not list(out.rglob(".*.tmp")), "temporary files left behind"
+
+
+def test_metrics_table_has_one_row_per_scored_frame(finished_run, demo_data):
+    lines = (finished_run / "results" / "metrics.csv").read_text().splitlines()
+    scored = sum(len(s.scored) for s in discover(demo_data).sequences)
+    assert len(lines) == 1 + scored
+    assert lines[0].startswith("sequence,mode,frame,level")
+
+
+def test_metrics_txt_has_a_line_per_frame_and_a_mean(finished_run):
+    text = (finished_run / OUT / "eval_gray8-D4" / "metrics.txt").read_text()
+    rows = [line.split() for line in text.splitlines() if not line.startswith("#")]
+    assert [r[0] for r in rows] == ["frame", "2", "4", "mean"]
+    assert all(float(r[1]) > 10 and 0 < float(r[2]) <= 1 for r in rows[1:])
+
+
+def test_every_job_has_a_log_and_a_benchmark(finished_run):
+    logs = {p.stem for p in (finished_run / "results" / "logs").rglob("*.log")}
+    benchmarks = {p.stem for p in (finished_run / "results" / "benchmarks").rglob("*.tsv")}
+    assert "interpolate_batch000_level5" in logs and logs == benchmarks
+    level1 = (finished_run / "results/logs/interpolate_batch000_level1.log").read_text()
+    assert "frames done" in level1
+
+
+def test_second_run_has_nothing_to_do(finished_run, demo_data):
+    result = run_snakemake(finished_run, "-n", "--config", f"data_dir={demo_data}")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_invalid_config_value_names_the_key(tmp_path, demo_data):
+    result = run_snakemake(
+        tmp_path, "-n", "--config", f"data_dir={demo_data}", "backend=magic", check=False
+    )
+    assert result.returncode != 0
+    text = result.stdout + result.stderr
+    assert "magic" in text and "backend" in text and "blend" in text
+
+
+def test_bad_data_fails_before_any_job_listing_every_problem(tmp_path, demo_data):
+    data = tmp_path / "data"
+    subprocess.run(["cp", "-r", str(demo_data), str(data)], check=True)
+    (data / "input" / "gen_gray8-A1" / "frame_019.png").write_bytes(b"")
+    (data / "gt" / "eval_gray8-D4" / "4.png").unlink()
+    result = run_snakemake(tmp_path, "-n", "--config", f"data_dir={data}", check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "2 problem(s)" in text and "frame_019.png: the file is empty" in text
+    assert "ground truth for frame 4 is missing" in text
+
+
+def test_on_invalid_skip_runs_the_other_sequences(tmp_path, demo_data):
+    data = tmp_path / "data"
+    subprocess.run(["cp", "-r", str(demo_data), str(data)], check=True)
+    (data / "input" / "gen_gray8-A1" / "frame_019.png").write_bytes(b"")
+    result = run_snakemake(tmp_path, "-n", "--config", f"data_dir={data}", "on_invalid=skip")
+    assert "Skipping: gen_gray8-A1" in result.stdout + result.stderr
+    assert job_counts(result.stdout)["finish_sequence"] == 4
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("how", ["sigkill", "sigint"])
+def test_interrupted_run_resumes_to_identical_bytes(tmp_path, demo_data, finished_run, how):
+    config = ["--config", f"data_dir={demo_data}"]
+    level1 = tmp_path / OUT / "gen_gray8-A1" / "frame_010.png"
+    level3 = tmp_path / OUT / "gen_gray8-A1" / "frame_003.png"
+    proc = subprocess.Popen(
+        snakemake_command(tmp_path, *config, cores=1),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: level3.exists() or proc.poll() is not None, 300, "level 3 output")
+        assert proc.poll() is None, "the run finished before it could be interrupted"
+        if how == "sigkill":  # a crash: snakemake and its jobs die at once
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # Ctrl-C: snakemake stops its jobs and marks what did not finish
+            os.kill(proc.pid, signal.SIGINT)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    level1_mtime = level1.stat().st_mtime_ns
+    run_snakemake(tmp_path, "--unlock", *config)
+    run_snakemake(tmp_path, "--rerun-incomplete", *config)
+    assert level1.stat().st_mtime_ns == level1_mtime, "a finished job was redone"
+    for part in (OUT, Path("results") / "metrics.csv"):
+        reference, resumed = finished_run / part, tmp_path / part
+        if reference.is_file():
+            assert resumed.read_bytes() == reference.read_bytes()
+        else:
+            assert tree_bytes(resumed) == tree_bytes(reference)

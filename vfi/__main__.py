@@ -1,0 +1,5 @@
+import sys
+
+from vfi.cli import main
+
+sys.exit(main())

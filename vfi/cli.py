@@ -1,0 +1,159 @@
+"""The `vfi` command: what the workflow's rules run, and what users can run by hand.
+
+    vfi demo DIR                         write the synthetic demo data set
+    vfi check [--config F]               discover and validate sequences, report every problem
+    vfi copy-keyframes --sequences ...   copy generation keyframes into the output
+    vfi interpolate --level L --sequences ...
+    vfi finish --sequence S              provenance and metrics of one sequence
+    vfi aggregate --out F CSV...         one table of all per-sequence metrics
+
+Settings come from `--settings-json` (the workflow passes its effective config) or `--config`
+(a config.yaml; default: built-in defaults).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from vfi.settings import Settings
+
+log = logging.getLogger("vfi")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if args.settings_json:
+        return Settings.from_json(args.settings_json)
+    if args.config:
+        return Settings.from_yaml(Path(args.config))
+    return Settings()
+
+
+def _sequences(settings: Settings, names: list[str] | None):
+    from vfi.dataset import discover
+
+    found = discover(Path(settings.data_dir), settings.mode, only=names)  # type: ignore[arg-type]
+    found.raise_if_problems()
+    return found.sequences
+
+
+def _layout(settings: Settings):
+    from vfi.layout import OutputLayout
+
+    return OutputLayout(Path(settings.output_dir), settings.evaluate_subdir)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vfi.demo import write_demo
+
+    names = write_demo(Path(args.directory), height=args.height, width=args.width, seed=args.seed)
+    print(f"wrote {len(names)} demo sequences under {args.directory}: {', '.join(names)}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from vfi.dataset import discover
+
+    settings = _settings(args)
+    found = discover(Path(settings.data_dir), settings.mode)  # type: ignore[arg-type]
+    for seq in found.sequences:
+        print(
+            f"ok   {seq.name}: {seq.mode}, {len(seq.known)} known, {len(seq.targets)} to make, "
+            f"{len(seq.scored)} with ground truth, {seq.info.describe()}"
+        )
+    if found.problems:
+        print(found.report(), file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_copy_keyframes(args: argparse.Namespace) -> int:
+    from vfi.pipeline import copy_keyframes
+
+    settings = _settings(args)
+    copy_keyframes(_sequences(settings, args.sequences), _layout(settings))
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    from vfi.pipeline import run_level
+
+    settings = _settings(args)
+    run_level(_sequences(settings, args.sequences), args.level, _layout(settings), settings)
+    return 0
+
+
+def cmd_finish(args: argparse.Namespace) -> int:
+    from vfi.pipeline import finish_sequence
+
+    settings = _settings(args)
+    (seq,) = _sequences(settings, [args.sequence])
+    finish_sequence(seq, _layout(settings), settings)
+    return 0
+
+
+def cmd_aggregate(args: argparse.Namespace) -> int:
+    from vfi.pipeline import aggregate_metrics
+
+    rows = aggregate_metrics([Path(p) for p in args.csv], Path(args.out))
+    log.info("%d scored frame(s) in %s", rows, args.out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vfi", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_settings(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", help="config.yaml to read settings from")
+        p.add_argument("--settings-json", help="settings as JSON (used by the workflow)")
+        return p
+
+    demo = sub.add_parser("demo", help="write the synthetic demo data set")
+    demo.add_argument("directory")
+    demo.add_argument("--height", type=int, default=96)
+    demo.add_argument("--width", type=int, default=128)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+
+    with_settings(sub.add_parser("check", help="validate the data")).set_defaults(func=cmd_check)
+
+    copy = with_settings(sub.add_parser("copy-keyframes", help="copy keyframes to the output"))
+    copy.add_argument("--sequences", nargs="+", required=True)
+    copy.set_defaults(func=cmd_copy_keyframes)
+
+    interp = with_settings(sub.add_parser("interpolate", help="generate one level's frames"))
+    interp.add_argument("--level", type=int, required=True)
+    interp.add_argument("--sequences", nargs="+", required=True)
+    interp.set_defaults(func=cmd_interpolate)
+
+    finish = with_settings(sub.add_parser("finish", help="provenance and metrics of a sequence"))
+    finish.add_argument("--sequence", required=True)
+    finish.set_defaults(func=cmd_finish)
+
+    agg = sub.add_parser("aggregate", help="concatenate per-sequence metrics.csv files")
+    agg.add_argument("--out", required=True)
+    agg.add_argument("csv", nargs="*")
+    agg.set_defaults(func=cmd_aggregate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return args.func(args)
+    except (ValueError, RuntimeError, OSError) as err:
+        log.error("%s", err)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Frame quality metrics, computed on the frames as written (integers, original bit depth).
+
+PSNR and SSIM use the full range of the bit depth (255 or 65535) as data range, so 8- and 16-bit
+scores are comparable; RGB frames are scored over all channels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from vfi.frames import max_value
+
+METRIC_NAMES = ("psnr", "ssim")
+
+
+def _check_pair(prediction: np.ndarray, truth: np.ndarray) -> None:
+    if prediction.shape != truth.shape or prediction.dtype != truth.dtype:
+        raise ValueError(
+            f"cannot compare a {prediction.shape} {prediction.dtype} frame with "
+            f"a {truth.shape} {truth.dtype} ground truth"
+        )
+
+
+def psnr(prediction: np.ndarray, truth: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB; infinite for identical frames."""
+    _check_pair(prediction, truth)
+    if np.array_equal(prediction, truth):
+        return math.inf
+    return float(peak_signal_noise_ratio(truth, prediction, data_range=max_value(truth.dtype)))
+
+
+def ssim(prediction: np.ndarray, truth: np.ndarray) -> float:
+    """Structural similarity (Gaussian-free 7x7 window, scikit-image defaults), in [-1, 1]."""
+    _check_pair(prediction, truth)
+    channel_axis = 2 if truth.ndim == 3 else None
+    return float(
+        structural_similarity(
+            truth, prediction, data_range=max_value(truth.dtype), channel_axis=channel_axis
+        )
+    )
+
+
+def score(prediction: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    return {"psnr": psnr(prediction, truth), "ssim": ssim(prediction, truth)}

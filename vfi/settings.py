@@ -1,0 +1,65 @@
+"""The run settings shared by the workflow and the `vfi` command.
+
+They mirror `config/config.yaml` (validated by `workflow/schemas/config.schema.yaml`; a test keeps
+the defaults of both in step). The workflow passes its effective config to every job as JSON, so a
+job sees exactly the settings the DAG was built with, including `--config` overrides.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class LDMVFISettings:
+    checkpoint: str = "resources/checkpoints/ldmvfi-vqflow-f32-c256-concat_max.ckpt"
+    config: str | None = None
+    sampler: str = "ddim"
+    steps: int = 200
+    eta: float = 1.0
+    max_batch: int = 4
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: str = "customdata"
+    output_dir: str = "eval_results/CustomData"
+    results_dir: str = "results"
+    mode: str = "auto"
+    on_invalid: str = "fail"
+    backend: str = "blend"
+    timing: str = "auto"
+    batch_size: int = 8
+    seed: int = 0
+    device: str = "auto"
+    evaluate_subdir: str = "interpolated_frames"
+    ldmvfi: LDMVFISettings = field(default_factory=LDMVFISettings)
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any]) -> Settings:
+        """Build from a config mapping; unknown keys are refused with their names."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(mapping) - known)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
+        values = dict(mapping)
+        if "ldmvfi" in values:
+            values["ldmvfi"] = LDMVFISettings(**(values["ldmvfi"] or {}))
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> Settings:
+        with open(path) as f:
+            return cls.from_mapping(yaml.safe_load(f) or {})
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        return cls.from_mapping(json.loads(text))

@@ -1,0 +1,48 @@
+# Model jobs: one per (batch of sequences, level). Rules are made per job because each job's
+# inputs and outputs are explicit lists (its frames' parents and its frames).
+
+
+for batch in BATCHES:
+    if any(seq.mode == "generate" for seq in batch.sequences):
+
+        rule:
+            name:
+                f"copy_keyframes_batch{batch.index:03d}"
+            input:
+                [p for seq in batch.sequences for p in map(seq.known.get, sorted(seq.known)) if seq.mode == "generate"],
+            output:
+                [p for seq in batch.sequences for p in LAYOUT.copied_keyframes(seq)],
+            params:
+                sequences=[s.name for s in batch.sequences if s.mode == "generate"],
+                settings=settings_json(),
+            log:
+                RESULTS / "logs" / f"copy_keyframes_batch{batch.index:03d}.log",
+            benchmark:
+                RESULTS / "benchmarks" / f"copy_keyframes_batch{batch.index:03d}.tsv"
+            localrule: True
+            shell:
+                "{VFI} copy-keyframes --settings-json {params.settings:q}"
+                " --sequences {params.sequences:q} 2> {log:q}"
+
+    for job in level_jobs(batch, LAYOUT):
+
+        rule:
+            name:
+                job.name
+            input:
+                job.inputs,
+            output:
+                job.outputs,
+            params:
+                level=job.level,
+                sequences=list(job.sequences),
+                settings=settings_json(),
+            log:
+                RESULTS / "logs" / f"{job.name}.log",
+            benchmark:
+                RESULTS / "benchmarks" / f"{job.name}.tsv"
+            resources:
+                gpu=1,
+            shell:
+                "{VFI} interpolate --settings-json {params.settings:q} --level {params.level}"
+                " --sequences {params.sequences:q} 2> {log:q}"
