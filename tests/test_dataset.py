@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import add_sequence, make_frame
+from support import add_sequence, make_frame
 
 from vfi.dataset import DataError, discover
 from vfi.frames import write_frame

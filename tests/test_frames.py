@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_frame
+from support import make_frame
 
 from vfi.frames import FrameError, FrameInfo, encode_frame, probe_frame, read_frame, write_frame
 from vfi.tensors import from_model_tensor, to_model_tensor

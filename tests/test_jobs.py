@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from conftest import add_sequence
+from support import add_sequence
 
 from vfi.dataset import discover
 from vfi.jobs import level_jobs, make_batches

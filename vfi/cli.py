@@ -6,6 +6,7 @@
     vfi interpolate --level L --sequences ...
     vfi finish --sequence S              provenance and metrics of one sequence
     vfi aggregate --out F CSV...         one table of all per-sequence metrics
+    vfi convert-checkpoint CKPT OUT      official LDMVFI checkpoint -> compact inference weights
 
 Settings come from `--settings-json` (the workflow passes its effective config) or `--config`
 (a config.yaml; default: built-in defaults).
@@ -102,6 +103,19 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert_checkpoint(args: argparse.Namespace) -> int:
+    from vfi.ldmvfi.checkpoint import convert_checkpoint
+
+    dtype = {"float32": None, "bfloat16": "bfloat16", "float16": "float16"}[args.dtype]
+    if dtype is not None:
+        import torch
+
+        dtype = getattr(torch, dtype)
+    out = convert_checkpoint(args.checkpoint, args.output, config=args.config, dtype=dtype)
+    log.info("wrote compact LDMVFI weights to %s (%.1f MB)", out, out.stat().st_size / 1e6)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vfi", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -133,6 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     finish = with_settings(sub.add_parser("finish", help="provenance and metrics of a sequence"))
     finish.add_argument("--sequence", required=True)
     finish.set_defaults(func=cmd_finish)
+
+    convert = sub.add_parser(
+        "convert-checkpoint", help="official LDMVFI .ckpt -> compact inference .safetensors"
+    )
+    convert.add_argument("checkpoint")
+    convert.add_argument("output")
+    convert.add_argument("--config", help="official-format model YAML (default: published)")
+    convert.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
+    convert.set_defaults(func=cmd_convert_checkpoint)
 
     agg = sub.add_parser("aggregate", help="concatenate per-sequence metrics.csv files")
     agg.add_argument("--out", required=True)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_snakemake, snakemake_command, tree_bytes
+from support import run_snakemake, snakemake_command, tree_bytes
 
 from vfi.dataset import discover
 from vfi.frames import probe_frame

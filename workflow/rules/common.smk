@@ -1,5 +1,6 @@
 # Discovery and job planning at DAG build time, through the vfi library.
 import sys
+from dataclasses import replace
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -29,11 +30,30 @@ if DISCOVERY.problems:
         DISCOVERY.report() + f"\nSkipping: {', '.join(DISCOVERY.skipped) or '-'}"
     )
 SEQUENCES = {seq.name: seq for seq in DISCOVERY.sequences}
+
+# LDMVFI jobs load compact inference weights, converted once from the official checkpoint.
+MODEL_WEIGHTS = []
+MODEL_SETTINGS = SETTINGS
+if SETTINGS.backend == "ldmvfi":
+    from vfi.backends.ldmvfi import compact_weights_path, missing_checkpoint_message
+
+    if problem := missing_checkpoint_message(SETTINGS.ldmvfi.checkpoint):
+        raise WorkflowError(problem)
+    compact = compact_weights_path(SETTINGS.ldmvfi.checkpoint, RESULTS / "weights")
+    MODEL_WEIGHTS = [compact]
+    MODEL_SETTINGS = replace(
+        SETTINGS, ldmvfi=replace(SETTINGS.ldmvfi, checkpoint=str(compact), config=None)
+    )
 BATCHES = make_batches(DISCOVERY.sequences, SETTINGS.batch_size)
 
 
 def settings_json():
     return SETTINGS.to_json()
+
+
+def model_settings_json():
+    """Settings of model jobs: as the config says, but pointing at the compact weights."""
+    return MODEL_SETTINGS.to_json()
 
 
 def sequence_outputs(name):

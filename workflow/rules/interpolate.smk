@@ -30,13 +30,14 @@ for batch in BATCHES:
             name:
                 job.name
             input:
-                job.inputs,
+                frames=job.inputs,
+                weights=MODEL_WEIGHTS,
             output:
                 job.outputs,
             params:
                 level=job.level,
                 sequences=list(job.sequences),
-                settings=settings_json(),
+                settings=model_settings_json(),
             log:
                 RESULTS / "logs" / f"{job.name}.log",
             benchmark:

@@ -1,0 +1,21 @@
+# One-off conversion of the official LDMVFI checkpoint into compact inference weights
+# (EMA U-Net + autoencoder once, safetensors), so that every model job loads in about a second.
+
+
+if MODEL_WEIGHTS and Path(SETTINGS.ldmvfi.checkpoint).resolve() != MODEL_WEIGHTS[0].resolve():
+
+    rule convert_checkpoint:
+        input:
+            SETTINGS.ldmvfi.checkpoint,
+        output:
+            MODEL_WEIGHTS[0],
+        params:
+            config=(
+                f"--config {SETTINGS.ldmvfi.config}" if SETTINGS.ldmvfi.config else ""
+            ),
+        log:
+            RESULTS / "logs" / "convert_checkpoint.log",
+        benchmark:
+            RESULTS / "benchmarks" / "convert_checkpoint.tsv"
+        shell:
+            "{VFI} convert-checkpoint {input:q} {output:q} {params.config} 2> {log:q}"
