@@ -26,4 +26,5 @@ test: install
 	$(BIN)/pytest
 
 clean-demo:
-	rm -rf resources/demo eval_results results/metrics.csv results/logs results/benchmarks
+	rm -rf resources/demo eval_results report.html report.zip
+	find results -mindepth 1 -not -name .gitkeep -delete

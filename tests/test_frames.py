@@ -100,3 +100,10 @@ def test_gray_output_is_mean_of_channels():
     )
     out = from_model_tensor(tensor, FrameInfo(2, 2, "L", 8))
     assert out.shape == (2, 2) and int(out[0, 0]) == 128
+
+
+def test_rewrite_removes_temporary_files_of_a_killed_attempt(tmp_path):
+    (tmp_path / ".a.png.x1y2.tmp").write_bytes(b"half a frame")
+    (tmp_path / ".b.png.x1y2.tmp").write_bytes(b"another file's")
+    write_frame(tmp_path / "a.png", make_frame())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".b.png.x1y2.tmp", "a.png"]

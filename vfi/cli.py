@@ -6,6 +6,10 @@
     vfi interpolate --level L --sequences ...
     vfi finish --sequence S              provenance and metrics of one sequence
     vfi aggregate --out F CSV...         one table of all per-sequence metrics
+    vfi summarise --metrics F ...        summary.csv and the report's tables
+    vfi plot-metrics --metrics F ...     figures of the scores
+    vfi runtimes --root DIR TSV...       runtimes.csv and a figure from benchmark files
+    vfi preview --sequence S ...         animation and strips of one sequence
     vfi convert-checkpoint CKPT OUT      official LDMVFI checkpoint -> compact inference weights
 
 Settings come from `--settings-json` (the workflow passes its effective config) or `--config`
@@ -96,10 +100,65 @@ def cmd_finish(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    from vfi.pipeline import aggregate_metrics
+    from vfi.scoring import aggregate_metrics
 
     rows = aggregate_metrics([Path(p) for p in args.csv], Path(args.out))
     log.info("%d scored frame(s) in %s", rows, args.out)
+    return 0
+
+
+def cmd_summarise(args: argparse.Namespace) -> int:
+    from vfi.report_pages import lpips_note, write_pages
+    from vfi.summary import read_metrics, write_summary
+
+    summary = write_summary(Path(args.metrics), Path(args.summary))
+    metrics = read_metrics(Path(args.metrics))
+    write_pages(
+        metrics,
+        summary,
+        lpips_note(metrics),
+        Path(args.overview),
+        Path(args.summary_page),
+        Path(args.sequence_pages),
+        args.sequences,
+    )
+    log.info("summary of %d scored frame(s) in %s", len(metrics), args.summary)
+    return 0
+
+
+def cmd_plot_metrics(args: argparse.Namespace) -> int:
+    from vfi.plots import plot_metric_by_frame, plot_metric_by_level, plot_metric_distribution
+    from vfi.summary import read_metrics
+
+    metrics = read_metrics(Path(args.metrics))
+    plot_metric_distribution(metrics, Path(args.distribution))
+    if args.by_frame:
+        plot_metric_by_frame(metrics, Path(args.by_frame))
+    if args.by_level:
+        plot_metric_by_level(metrics, Path(args.by_level))
+    return 0
+
+
+def cmd_runtimes(args: argparse.Namespace) -> int:
+    from vfi.benchmarks import read_benchmarks, write_runtimes_csv
+    from vfi.plots import plot_runtimes
+
+    runtimes = read_benchmarks([Path(p) for p in args.tsv], Path(args.root))
+    write_runtimes_csv(runtimes, Path(args.csv))
+    plot_runtimes(runtimes, Path(args.plot))
+    log.info("%d job(s), %.1f s in total", len(runtimes), runtimes["seconds"].sum())
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from vfi.previews import write_animation, write_strips
+
+    settings = _settings(args)
+    (seq,) = _sequences(settings, [args.sequence])
+    layout = _layout(settings)
+    frames = write_animation(seq, layout, Path(args.animation))
+    strips = write_strips(seq, layout, Path(args.strips_dir))
+    log.info("%s: animation of %d frames, %d strip(s)", seq.name, frames, len(strips))
     return 0
 
 
@@ -161,6 +220,35 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--out", required=True)
     agg.add_argument("csv", nargs="*")
     agg.set_defaults(func=cmd_aggregate)
+
+    summ = sub.add_parser("summarise", help="summary.csv and the report's tables")
+    summ.add_argument("--metrics", required=True, help="results/metrics.csv")
+    summ.add_argument("--summary", required=True, help="summary.csv to write")
+    summ.add_argument("--overview", required=True, help="overview .rst for the report")
+    summ.add_argument("--summary-page", required=True, help="summary .html page")
+    summ.add_argument("--sequence-pages", required=True, help="folder for <seq>.html pages")
+    summ.add_argument("--sequences", nargs="*", default=[], help="sequences to make pages for")
+    summ.set_defaults(func=cmd_summarise)
+
+    plot = sub.add_parser("plot-metrics", help="figures of the scores")
+    plot.add_argument("--metrics", required=True, help="results/metrics.csv")
+    plot.add_argument("--distribution", required=True, help="PNG: scores per backend")
+    plot.add_argument("--by-frame", help="PNG: generation scores by frame index")
+    plot.add_argument("--by-level", help="PNG: generation scores by level")
+    plot.set_defaults(func=cmd_plot_metrics)
+
+    runtimes = sub.add_parser("runtimes", help="job runtimes from benchmark files")
+    runtimes.add_argument("--root", required=True, help="the benchmarks folder (names jobs)")
+    runtimes.add_argument("--csv", required=True, help="runtimes.csv to write")
+    runtimes.add_argument("--plot", required=True, help="PNG to write")
+    runtimes.add_argument("tsv", nargs="*")
+    runtimes.set_defaults(func=cmd_runtimes)
+
+    preview = with_settings(sub.add_parser("preview", help="animation and strips of a sequence"))
+    preview.add_argument("--sequence", required=True)
+    preview.add_argument("--animation", required=True, help="animated PNG to write")
+    preview.add_argument("--strips-dir", required=True, help="folder for strip_NNN.png")
+    preview.set_defaults(func=cmd_preview)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Synthetic microscopy-like demo data: bright cells that drift and grow on a dark, noisy field.
+"""Synthetic microscopy-like demo data: textured cells that move and grow on a dark, noisy field.
 
 Deterministic for a given seed, so the demo and the tests always see the same pixels. Writes the
 users' layout: generation sequences (keyframes frame_001 and frame_019 as input, every frame as
@@ -37,27 +37,51 @@ DEMO_SEQUENCES = (
 def render_sequence(
     frames: int, height: int, width: int, rgb: bool, bit_depth: int, seed: int
 ) -> list[np.ndarray]:
-    """`frames` time points of cells moving along straight lines and growing slowly."""
+    """`frames` time points of textured cells moving along straight lines and growing slowly.
+
+    Like a real time-lapse, the whole field drifts slowly (stage drift), the background has a
+    faint texture, each cell has granules inside that move and grow with it, the illumination
+    flickers by a few percent from frame to frame, and every frame has its own camera noise.
+    """
     rng = np.random.default_rng(seed)
     n_cells = 7
+    scale = min(height, width)
     centre = rng.uniform([0.15 * height, 0.15 * width], [0.85 * height, 0.85 * width], (n_cells, 2))
-    velocity = rng.uniform(-1.2, 1.2, (n_cells, 2)) * min(height, width) / 160
-    radius = rng.uniform(0.04, 0.08, n_cells) * min(height, width)
+    velocity = rng.uniform(-1.2, 1.2, (n_cells, 2)) * scale / 160
+    radius = rng.uniform(0.04, 0.08, n_cells) * scale
     growth = rng.uniform(0.0, 0.012, n_cells)
     brightness = rng.uniform(0.55, 0.95, n_cells)
     tint = rng.uniform(0.5, 1.0, (n_cells, 3)) if rgb else np.ones((n_cells, 3))
+    drift = rng.uniform(-0.15, 0.15, 2) * scale / 160  # pixels per frame, the whole field
+    # Granules: a few plane waves in each cell's own coordinates (units of its radius).
+    granule_wave = rng.uniform(-9.0, 9.0, (n_cells, 4, 2))
+    granule_phase = rng.uniform(0.0, 2 * np.pi, (n_cells, 4))
+    background_wave = rng.uniform(-0.25, 0.25, (4, 2)) * 32 / scale  # radians per pixel
+    background_phase = rng.uniform(0.0, 2 * np.pi, 4)
+    flicker = 1.0 + np.clip(rng.normal(0.0, 0.03, frames), -0.08, 0.08)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
     peak = (1 << bit_depth) - 1
     out = []
     for t in range(frames):
-        image = np.full((height, width, 3), 0.06)
+        sy, sx = drift * t
+        waves = np.cos(
+            background_wave[:, 0, None, None] * (yy - sy)
+            + background_wave[:, 1, None, None] * (xx - sx)
+            + background_phase[:, None, None]
+        )
+        image = np.repeat((0.07 + 0.012 * waves.sum(axis=0))[..., None], 3, axis=2)
         for c in range(n_cells):
-            cy, cx = centre[c] + velocity[c] * t
+            cy, cx = centre[c] + (velocity[c] + drift) * t
             r = radius[c] * (1 + growth[c] * t)
-            d2 = ((yy - cy) ** 2 + (xx - cx) ** 2) / r**2
+            v, u = (yy - cy) / r, (xx - cx) / r
+            d2 = u**2 + v**2
             body = np.exp(-(d2**2))  # flat-topped blob: a cell with a soft membrane
             nucleus = 0.35 * np.exp(-d2 * 6)
-            image += (brightness[c] * body + nucleus)[..., None] * tint[c]
+            phases = granule_wave[c, :, 0, None, None] * v + granule_wave[c, :, 1, None, None] * u
+            granules = np.cos(phases + granule_phase[c, :, None, None]).sum(axis=0)
+            cell = brightness[c] * body * (1 + 0.08 * granules) + nucleus
+            image += cell[..., None] * tint[c]
+        image *= flicker[t]
         image += rng.normal(0.0, 0.025, image.shape)
         image = np.clip(image, 0.0, 1.0)
         pixels = np.rint(image * peak).astype(np.uint8 if bit_depth == 8 else np.uint16)

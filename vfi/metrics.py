@@ -1,19 +1,24 @@
 """Frame quality metrics, computed on the frames as written (integers, original bit depth).
 
 PSNR and SSIM use the full range of the bit depth (255 or 65535) as data range, so 8- and 16-bit
-scores are comparable; RGB frames are scored over all channels.
+scores are comparable; RGB frames are scored over all channels. LPIPS lives in
+`vfi.lpips_metric` (it needs torch and weights); a frame without it gets NaN, never a guess.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from vfi.frames import max_value
 
-METRIC_NAMES = ("psnr", "ssim")
+METRIC_NAMES = ("psnr", "ssim", "lpips")
+# Higher is better for PSNR and SSIM, lower for LPIPS; units for tables and plots.
+METRIC_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "lpips": "LPIPS"}
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False}
 
 
 def _check_pair(prediction: np.ndarray, truth: np.ndarray) -> None:
@@ -43,5 +48,14 @@ def ssim(prediction: np.ndarray, truth: np.ndarray) -> float:
     )
 
 
-def score(prediction: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    return {"psnr": psnr(prediction, truth), "ssim": ssim(prediction, truth)}
+def score(
+    prediction: np.ndarray,
+    truth: np.ndarray,
+    lpips: Callable[[np.ndarray, np.ndarray], float] | None = None,
+) -> dict[str, float]:
+    """Every metric of one frame; LPIPS is NaN (not computed) when no scorer is given."""
+    return {
+        "psnr": psnr(prediction, truth),
+        "ssim": ssim(prediction, truth),
+        "lpips": lpips(prediction, truth) if lpips is not None else math.nan,
+    }

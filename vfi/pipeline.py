@@ -7,18 +7,13 @@ finished files or none.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
-import math
 import platform
 import time
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
-
-import numpy as np
 
 from vfi import __version__
 from vfi.dataset import Sequence
@@ -29,8 +24,9 @@ from vfi.frames import (
     write_text_atomic,
 )
 from vfi.layout import OutputLayout
-from vfi.metrics import METRIC_NAMES, score
+from vfi.lpips_metric import load_lpips
 from vfi.plan import PlannedFrame, Timing, frame_seed
+from vfi.scoring import score_sequence
 from vfi.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -119,74 +115,6 @@ def _backend_options(settings: Settings) -> dict[str, object]:
     return {}
 
 
-def score_sequence(seq: Sequence, layout: OutputLayout, backend: str) -> list[dict[str, object]]:
-    """Score every generated frame that has ground truth; write metrics.txt and metrics.csv."""
-    rows: list[dict[str, object]] = []
-    for index in sorted(seq.scored):
-        frame = seq.planned(index)
-        values = score(read_frame(layout.frame(seq, index)), read_frame(seq.ground_truth[index]))
-        rows.append(
-            {
-                "sequence": seq.name,
-                "mode": seq.mode,
-                "frame": index,
-                "level": frame.level,
-                "prev": frame.prev,
-                "next": frame.next,
-                "backend": backend,
-                **values,
-            }
-        )
-        log.info("%s frame %d: %s", seq.name, index, _format_values(values))
-    write_text_atomic(layout.metrics_txt(seq), format_metrics_txt(seq.name, backend, rows))
-    write_text_atomic(layout.metrics_csv(seq), rows_to_csv(rows))
-    return rows
-
-
-def _format_values(values: dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:.4f}" for k, v in values.items())
-
-
-def format_metrics_txt(sequence: str, backend: str, rows: list[dict[str, object]]) -> str:
-    """Human-readable: a header, one line per frame, then the mean of each metric."""
-    lines = [
-        f"# sequence: {sequence}",
-        f"# backend: {backend}",
-        "# PSNR in dB (data range = full bit depth), SSIM in [-1, 1]",
-        f"{'frame':>6} {'psnr':>9} {'ssim':>8}",
-    ]
-    for row in rows:
-        lines.append(f"{row['frame']:>6} {row['psnr']:>9.4f} {row['ssim']:>8.5f}")
-    if not rows:
-        lines.append("# no ground truth for any generated frame: nothing scored")
-    else:
-        means = {m: _finite_mean([float(r[m]) for r in rows]) for m in METRIC_NAMES}
-        lines.append(f"{'mean':>6} {means['psnr']:>9.4f} {means['ssim']:>8.5f}")
-    return "\n".join(lines) + "\n"
-
-
-def _finite_mean(values: list[float]) -> float:
-    """Mean over finite values (PSNR of an exact reproduction is infinite)."""
-    finite = [v for v in values if math.isfinite(v)]
-    return float(np.mean(finite)) if finite else math.inf
-
-
-CSV_COLUMNS = ("sequence", "mode", "frame", "level", "prev", "next", "backend", *METRIC_NAMES)
-
-
-def rows_to_csv(rows: list[dict[str, object]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _csv_value(row[k]) for k in CSV_COLUMNS})
-    return out.getvalue()
-
-
-def _csv_value(value: object) -> object:
-    return f"{value:.6f}" if isinstance(value, float) else value
-
-
 def write_provenance(seq: Sequence, layout: OutputLayout, settings: Settings) -> None:
     """Record how every generated frame was made: parents, time asked for, seed, software."""
     from vfi.backends import REGISTRY
@@ -218,17 +146,17 @@ def write_provenance(seq: Sequence, layout: OutputLayout, settings: Settings) ->
     write_text_atomic(layout.provenance(seq), json.dumps(record, indent=2) + "\n")
 
 
-def aggregate_metrics(csv_files: Iterable[Path], out_file: Path) -> int:
-    """Concatenate per-sequence metrics.csv files into one table; returns the row count."""
-    rows: list[dict[str, object]] = []
-    for path in sorted(csv_files, key=str):
-        with open(path, newline="") as f:
-            rows.extend(csv.DictReader(f))
-    write_text_atomic(out_file, rows_to_csv(rows))
-    return len(rows)
-
-
 def finish_sequence(seq: Sequence, layout: OutputLayout, settings: Settings) -> None:
-    """The last job of a sequence: its provenance and its scores (empty without ground truth)."""
+    """The last job of a sequence: its provenance and its scores (empty without ground truth).
+
+    LPIPS is loaded only when something is scored; see `vfi.lpips_metric` for missing weights.
+    """
+    from vfi.backends import REGISTRY
+
     write_provenance(seq, layout, settings)
-    score_sequence(seq, layout, settings.backend)
+    timing = resolve_timing(settings.timing, REGISTRY[settings.backend].supports_any_time)
+    scorer, note = None, None
+    if seq.scored:
+        metrics = settings.metrics
+        scorer, note = load_lpips(metrics.lpips, metrics.lpips_net, metrics.lpips_weights)
+    score_sequence(seq, layout, settings.backend, timing, scorer, note)

@@ -26,19 +26,34 @@ class LDMVFISettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """Scoring. LPIPS needs ImageNet backbone weights that cannot be downloaded offline.
+
+    lpips: required (fail without the weights), optional (record n/a with a warning), disabled.
+    lpips_net: alex (the LPIPS authors' default) or vgg. lpips_weights: the backbone file, or
+    None for the torch hub cache (see `vfi.lpips_metric`).
+    """
+
+    lpips: str = "optional"
+    lpips_net: str = "alex"
+    lpips_weights: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: str = "customdata"
     output_dir: str = "eval_results/CustomData"
     results_dir: str = "results"
     mode: str = "auto"
     on_invalid: str = "fail"
-    backend: str = "blend"
+    backend: str = "flow"
     timing: str = "auto"
     batch_size: int = 8
     seed: int = 0
     device: str = "auto"
     evaluate_subdir: str = "interpolated_frames"
     ldmvfi: LDMVFISettings = field(default_factory=LDMVFISettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> Settings:
@@ -50,6 +65,8 @@ class Settings:
         values = dict(mapping)
         if "ldmvfi" in values:
             values["ldmvfi"] = LDMVFISettings(**(values["ldmvfi"] or {}))
+        if "metrics" in values:
+            values["metrics"] = MetricsSettings(**(values["metrics"] or {}))
         return cls(**values)
 
     @classmethod

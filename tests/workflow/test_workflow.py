@@ -25,12 +25,10 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, demo_data) -> Path:
-    """One uninterrupted run on the demo data; the reference for the other tests."""
-    workdir = tmp_path_factory.mktemp("run")
-    run_snakemake(workdir, "--config", f"data_dir={demo_data}")
-    return workdir
+@pytest.fixture
+def finished_run(demo_run: Path) -> Path:
+    """One uninterrupted run on the demo data (shared); the reference for the other tests."""
+    return demo_run
 
 
 def test_dry_run_lists_one_job_per_batch_and_level(tmp_path, demo_data):
@@ -43,6 +41,10 @@ def test_dry_run_lists_one_job_per_batch_and_level(tmp_path, demo_data):
         "copy_keyframes_batch002": 1,
         "finish_sequence": 5,
         "aggregate_metrics": 1,
+        "summarise_metrics": 1,
+        "plot_metrics": 1,
+        "preview_sequence": 5,
+        "plot_runtimes": 1,
         "all": 1,
     }
     expected |= {f"interpolate_batch00{b}_level{lv}": 1 for b in (1, 2) for lv in range(1, 6)}
@@ -135,19 +137,34 @@ def wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("how", ["sigkill", "sigint"])
-def test_interrupted_run_resumes_to_identical_bytes(tmp_path, demo_data, finished_run, how):
-    config = ["--config", f"data_dir={demo_data}"]
-    level1 = tmp_path / OUT / "gen_gray8-A1" / "frame_010.png"
-    level3 = tmp_path / OUT / "gen_gray8-A1" / "frame_003.png"
+def count_files(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
+def start_run_and_wait(workdir: Path, config: list[str], files: int) -> subprocess.Popen:
+    """Start a run in the background (its own process group) and wait for `files` outputs."""
     proc = subprocess.Popen(
-        snakemake_command(tmp_path, *config, cores=1),
+        snakemake_command(workdir, *config, cores=1),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
-        wait_for(lambda: level3.exists() or proc.poll() is not None, 300, "level 3 output")
+        wait_for(
+            lambda: count_files(workdir / OUT) >= files or proc.poll() is not None,
+            300,
+            f"{files} output files",
+        )
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    return proc
+
+
+def interrupt_after(workdir: Path, config: list[str], files: int, how: str) -> None:
+    """Start a run, wait until `files` output files exist, then crash it or press Ctrl-C."""
+    proc = start_run_and_wait(workdir, config, files)
+    try:
         assert proc.poll() is None, "the run finished before it could be interrupted"
         if how == "sigkill":  # a crash: snakemake and its jobs die at once
             os.killpg(proc.pid, signal.SIGKILL)
@@ -157,13 +174,72 @@ def test_interrupted_run_resumes_to_identical_bytes(tmp_path, demo_data, finishe
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    level1_mtime = level1.stat().st_mtime_ns
+
+
+@pytest.mark.parametrize(("how", "files"), [("sigkill", 30), ("sigkill", 66), ("sigint", 15)])
+def test_interrupted_run_resumes_to_identical_bytes(tmp_path, demo_data, finished_run, how, files):
+    config = ["--config", f"data_dir={demo_data}"]
+    interrupt_after(tmp_path, config, files, how)
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / OUT).rglob("*.png")}
     run_snakemake(tmp_path, "--unlock", *config)
     run_snakemake(tmp_path, "--rerun-incomplete", *config)
-    assert level1.stat().st_mtime_ns == level1_mtime, "a finished job was redone"
     for part in (OUT, Path("results") / "metrics.csv"):
         reference, resumed = finished_run / part, tmp_path / part
         if reference.is_file():
             assert resumed.read_bytes() == reference.read_bytes()
         else:
             assert tree_bytes(resumed) == tree_bytes(reference)
+    assert not list((tmp_path / OUT).rglob(".*.tmp")), "temporary files of killed jobs remain"
+    # a finished job is not redone: the first level was complete before any interruption at 30+
+    if files >= 30:
+        level1 = tmp_path / OUT / "gen_gray8-A1" / "frame_010.png"
+        assert level1.stat().st_mtime_ns == before[level1], "a finished job was redone"
+
+
+def test_inputs_are_never_modified(finished_run, demo_data, tmp_path):
+    from vfi.demo import write_demo
+
+    write_demo(tmp_path, height=32, width=48)
+    assert tree_bytes(demo_data) == tree_bytes(tmp_path)
+
+
+def test_second_run_in_the_same_folder_is_refused_while_the_first_runs(tmp_path, demo_data):
+    config = ["--config", f"data_dir={demo_data}"]
+    first = start_run_and_wait(tmp_path, config, files=1)
+    try:
+        second = run_snakemake(tmp_path, *config, check=False)
+        assert second.returncode != 0
+        assert "cannot be locked" in second.stdout + second.stderr
+        assert first.wait(timeout=600) == 0, "the first run was disturbed"
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert "Nothing to be done" in run_snakemake(tmp_path, "-n", *config).stdout
+
+
+def test_runs_with_different_output_folders_run_side_by_side(tmp_path, demo_data):
+    def config(name: str) -> list[str]:
+        return [
+            "--config",
+            f"data_dir={demo_data}",
+            f"output_dir=out_{name}",
+            f"results_dir=results_{name}",
+            "batch_size=5",
+        ]
+
+    procs = [
+        subprocess.Popen(
+            snakemake_command(tmp_path, *config(n), cores=1),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for n in ("a", "b")
+    ]
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    frames_a, frames_b = (
+        {k: v for k, v in tree_bytes(tmp_path / f"out_{n}").items() if k.endswith(".png")}
+        for n in ("a", "b")
+    )
+    assert frames_a == frames_b and len(frames_a) >= 60

@@ -10,6 +10,9 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+# Device choice lives in vfi.devices; re-exported because model code asks the backends for it.
+from vfi.devices import resolve_device
+
 if TYPE_CHECKING:
     import torch
 
@@ -24,6 +27,7 @@ class BackendSpec:
 
 REGISTRY: dict[str, BackendSpec] = {
     "blend": BackendSpec("vfi.backends.blend:BlendBackend", supports_any_time=True),
+    "flow": BackendSpec("vfi.backends.flow:FlowBackend", supports_any_time=True),
     "ldmvfi": BackendSpec("vfi.backends.ldmvfi:LDMVFIBackend", supports_any_time=False),
 }
 
@@ -37,21 +41,6 @@ def backend_class(name: str) -> type[Backend]:
 
 def create_backend(name: str, device: torch.device, **options: Any) -> Backend:
     return backend_class(name)(device, **options)
-
-
-def resolve_device(setting: str) -> torch.device:
-    """`auto`: the first visible CUDA device (the one the scheduler assigned), else the CPU."""
-    import torch
-
-    if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(setting)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"device {setting!r} was requested but CUDA is not available here; "
-            "set device: cpu or device: auto"
-        )
-    return device
 
 
 __all__ = ["BackendSpec", "REGISTRY", "backend_class", "create_backend", "resolve_device"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -54,7 +55,17 @@ class LDMVFIBackend(Backend):
         if problem:
             raise FileNotFoundError(problem)
         self.checkpoint, self.config = checkpoint, config
-        self.sampler, self.steps, self.eta, self.max_batch = sampler, steps, eta, max_batch
+        self.sampler, self.steps, self.eta = sampler, steps, eta
+        # Determinism: a frame's bytes must not depend on which frames share its batch. On the
+        # CPU, kernels round differently for different batch sizes, so each pair runs alone
+        # (CPU runs are for small data; batching gains little there). On CUDA, batching is
+        # kept for speed and deterministic algorithms make equal batches give equal bytes.
+        self.max_batch = 1 if device.type == "cpu" else max_batch
+        if device.type == "cuda":
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.backends.cudnn.benchmark = False
+            torch.backends.cudnn.deterministic = True
+            torch.use_deterministic_algorithms(True, warn_only=True)
         log.info("loading LDMVFI weights from %s onto %s", checkpoint, device)
         self.model = LDMVFI.from_checkpoint(checkpoint, config=config, device=device)
 

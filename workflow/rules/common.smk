@@ -5,6 +5,7 @@ from dataclasses import replace
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from vfi.checks import output_folder_problems
 from vfi.dataset import discover
 from vfi.jobs import level_jobs, make_batches
 from vfi.layout import OutputLayout
@@ -20,6 +21,12 @@ RESULTS = Path(SETTINGS.results_dir)
 VFI = f"{sys.executable} -m vfi"
 
 DISCOVERY = discover(Path(SETTINGS.data_dir), SETTINGS.mode)
+OUTPUT_PROBLEMS = output_folder_problems(
+    Path(SETTINGS.data_dir),
+    {"output_dir": Path(SETTINGS.output_dir), "results_dir": RESULTS},
+)
+if OUTPUT_PROBLEMS:
+    raise WorkflowError("\n".join(str(p) for p in OUTPUT_PROBLEMS))
 if DISCOVERY.problems:
     if SETTINGS.on_invalid == "fail" or not DISCOVERY.sequences:
         raise WorkflowError(

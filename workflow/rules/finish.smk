@@ -1,5 +1,15 @@
 # CPU jobs: per-sequence provenance and metrics, then one table of all scored frames.
 
+# LPIPS weights are checked before any job runs, so a run with metrics.lpips: required and no
+# weights stops at once with the file to fetch, not after hours of interpolation.
+if SETTINGS.metrics.lpips != "disabled" and any(seq.scored for seq in SEQUENCES.values()):
+    from vfi.lpips_metric import explain, missing_weights_message
+
+    if problem := missing_weights_message(SETTINGS.metrics.lpips_net, SETTINGS.metrics.lpips_weights):
+        if SETTINGS.metrics.lpips == "required":
+            raise WorkflowError(explain(problem, "required"))
+        logger.warning(explain(problem, SETTINGS.metrics.lpips))
+
 
 def finish_inputs(wildcards):
     return sequence_outputs(wildcards.seq)
@@ -10,8 +20,20 @@ rule finish_sequence:
         finish_inputs,
     output:
         provenance=LAYOUT.output_dir / "{seq}" / "provenance.json",
-        metrics_txt=LAYOUT.output_dir / "{seq}" / "metrics.txt",
-        metrics_csv=LAYOUT.output_dir / "{seq}" / "metrics.csv",
+        metrics_txt=report(
+            LAYOUT.output_dir / "{seq}" / "metrics.txt",
+            caption="../report/metrics_txt.rst",
+            category=CATEGORY_SEQUENCES,
+            subcategory="{seq}",
+            labels={"sequence": "{seq}", "file": "metrics.txt (download)"},
+        ),
+        metrics_csv=report(
+            LAYOUT.output_dir / "{seq}" / "metrics.csv",
+            caption="../report/metrics_csv.rst",
+            category=CATEGORY_SEQUENCES,
+            subcategory="{seq}",
+            labels={"sequence": "{seq}", "file": "metrics.csv (download)"},
+        ),
     params:
         settings=settings_json(),
     wildcard_constraints:
@@ -28,7 +50,12 @@ rule aggregate_metrics:
     input:
         [LAYOUT.metrics_csv(seq) for seq in SEQUENCES.values()],
     output:
-        RESULTS / "metrics.csv",
+        report(
+            RESULTS / "metrics.csv",
+            caption="../report/metrics_table.rst",
+            category=CATEGORY_SUMMARY,
+            labels={"table": "every scored frame (metrics.csv, download)"},
+        ),
     log:
         RESULTS / "logs" / "aggregate_metrics.log",
     benchmark:

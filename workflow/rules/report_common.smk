@@ -1,0 +1,84 @@
+# Paths, categories and input functions of the report's rules (rules/report.smk).
+# Categories are numbered so that the report lists them in reading order.
+import shlex
+
+from snakemake.io import apply_wildcards
+
+CATEGORY_SUMMARY = "1. Summary"
+CATEGORY_SEQUENCES = "2. Scores per sequence"
+CATEGORY_PLOTS = "3. Plots"
+CATEGORY_PREVIEWS = "4. Previews"
+CATEGORY_RUNTIMES = "5. Runtimes"
+
+REPORT = RESULTS / "report"
+PLOTS = RESULTS / "plots"
+PREVIEWS = RESULTS / "previews"
+GENERATION_SCORED = any(s.mode == "generate" and s.scored for s in SEQUENCES.values())
+
+
+def summary_outputs():
+    return [RESULTS / "summary.csv", REPORT / "overview.rst", REPORT / "summary.html"] + [
+        REPORT / "sequences" / f"{name}.html" for name in SEQUENCES
+    ]
+
+
+def generation_plot_outputs():
+    """Figures by frame index and by level: only where generated frames have ground truth."""
+    names = ["metric_by_frame", "metric_by_level"] if GENERATION_SCORED else []
+    return [PLOTS / f"{name}.png" for name in names]
+
+
+def plot_outputs():
+    return [PLOTS / "metric_distribution.png"] + generation_plot_outputs()
+
+
+def preview_outputs():
+    return [PREVIEWS / name / "animation.png" for name in SEQUENCES]
+
+
+def report_outputs():
+    """Everything the report shows that rule all must make."""
+    return (
+        summary_outputs()
+        + plot_outputs()
+        + preview_outputs()
+        + [RESULTS / "runtimes.csv", PLOTS / "runtimes.png"]
+    )
+
+
+def optional_plot_args():
+    """Arguments of `vfi plot-metrics` for the figures that exist only with generation scores."""
+    if not GENERATION_SCORED:
+        return ""
+    return " ".join(
+        f"--{name.removeprefix('metric_').replace('_', '-')} {shlex.quote(str(PLOTS / f'{name}.png'))}"
+        for name in ("metric_by_frame", "metric_by_level")
+    )
+
+
+def plot_label(name):
+    return {
+        "metric_distribution": "scores of each sequence, per backend",
+        "metric_by_frame": "generated frames: scores by frame index",
+        "metric_by_level": "generated frames: scores by level",
+    }[name]
+
+
+def preview_inputs(wildcards):
+    seq = SEQUENCES[wildcards.seq]
+    return sequence_outputs(seq.name) + [seq.ground_truth[i] for i in seq.scored]
+
+
+def benchmark_files(wildcards):
+    """The benchmark file of every other job of this run, so runtimes come last and are
+    complete; rules with a {seq} wildcard have one file per sequence."""
+    files = []
+    for other in workflow.rules:
+        if other.name == "plot_runtimes" or not other.benchmark:
+            continue
+        names = other.benchmark.get_wildcard_names()
+        if not names:
+            files.append(str(other.benchmark))
+        elif names == {"seq"}:
+            files += [apply_wildcards(str(other.benchmark), {"seq": name}) for name in SEQUENCES]
+    return sorted(files)
