@@ -124,8 +124,14 @@ def missing_weights_message(net: str, configured: str | None) -> str | None:
 def explain(problem: str, mode: str) -> str:
     """The missing-weights message with what the `metrics.lpips` mode does about it."""
     if mode == "required":
-        return f"{problem} Or set metrics.lpips: optional to record LPIPS as n/a, or disabled to skip it."
-    return f"{problem} Until then LPIPS is recorded as n/a (metrics.lpips: optional; disabled skips it)."
+        return (
+            f"{problem} Or set metrics.lpips: optional to record LPIPS as n/a, "
+            "or disabled to skip it."
+        )
+    return (
+        f"{problem} Until then LPIPS is recorded as n/a "
+        "(metrics.lpips: optional; disabled skips it)."
+    )
 
 
 def _load_state(path: Path, what: str) -> dict[str, torch.Tensor]:
