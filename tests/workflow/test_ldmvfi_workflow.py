@@ -76,3 +76,18 @@ def test_missing_checkpoint_stops_before_any_job(tmp_path, demo_data):
     text = result.stdout + result.stderr
     assert result.returncode != 0
     assert "nope.ckpt not found" in text and "ldmvfi.checkpoint" in text
+
+
+def test_step_count_outside_the_schedule_stops_before_any_job(tmp_path, demo_data):
+    config = tiny_config(tmp_path, steps=3)
+    result = run_snakemake(
+        tmp_path,
+        "-n",
+        "--configfile",
+        str(config),
+        "--config",
+        f"data_dir={demo_data}",
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "ldmvfi.steps: 3 DDIM steps" in result.stdout + result.stderr

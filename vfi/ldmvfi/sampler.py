@@ -62,6 +62,25 @@ class DDIMSchedule:
         return self.timesteps.shape[0]
 
 
+def ddim_timesteps(total: int, steps: int) -> list[int]:
+    """The DDPM steps DDIM visits, ascending: 0, c, 2c, ... plus one, with stride c = total // S.
+
+    Raises ValueError for step counts the official sampler cannot run (the workflow checks this
+    before any job starts).
+    """
+    if not 0 < steps <= total:
+        raise ValueError(f"DDIM steps must be in 1..{total} (got {steps})")
+    stride = total // steps
+    timesteps = [t + 1 for t in range(0, total, stride)]
+    if timesteps[-1] >= total:  # the official code fails here too (index out of range)
+        raise ValueError(
+            f"{steps} DDIM steps: the stride {stride} = {total} // {steps} puts the last step at "
+            f"t = {timesteps[-1]}, beyond the {total}-step schedule; choose a step count "
+            f"that divides {total} (e.g. 10, 50, 100, 200)"
+        )
+    return timesteps
+
+
 def ddim_schedule(alphas_cumprod: Tensor, steps: int, eta: float) -> DDIMSchedule:
     """DDIM schedule with uniform stride from the float32 `alphas_cumprod` [T].
 
@@ -75,16 +94,7 @@ def ddim_schedule(alphas_cumprod: Tensor, steps: int, eta: float) -> DDIMSchedul
     if alphas_cumprod.dtype != torch.float32:
         raise TypeError(f"alphas_cumprod must be float32 (got {alphas_cumprod.dtype})")
     total = alphas_cumprod.shape[0]
-    if not 0 < steps <= total:
-        raise ValueError(f"DDIM steps must be in 1..{total} (got {steps})")
-    stride = total // steps
-    timesteps = torch.arange(0, total, stride, dtype=torch.int64, device="cpu") + 1
-    if timesteps[-1] >= total:  # the official code fails here too (index out of range)
-        raise ValueError(
-            f"{steps} DDIM steps: the stride {stride} = {total} // {steps} puts the last step at "
-            f"t = {int(timesteps[-1])}, beyond the {total}-step schedule; choose a step count "
-            f"that divides {total} (e.g. 10, 50, 100, 200)"
-        )
+    timesteps = torch.tensor(ddim_timesteps(total, steps), dtype=torch.int64)
     acp = alphas_cumprod.cpu()
     alphas = acp[timesteps]
     alphas_prev = torch.cat([acp[:1], acp[timesteps[:-1]]]).double()

@@ -44,8 +44,15 @@ MODEL_SETTINGS = SETTINGS
 if SETTINGS.backend == "ldmvfi":
     from vfi.backends.ldmvfi import compact_weights_path, missing_checkpoint_message
 
+    from vfi.ldmvfi.sampler import ddim_timesteps
+
     if problem := missing_checkpoint_message(SETTINGS.ldmvfi.checkpoint):
         raise WorkflowError(problem)
+    if SETTINGS.ldmvfi.sampler == "ddim":
+        try:
+            ddim_timesteps(1000, SETTINGS.ldmvfi.steps)
+        except ValueError as err:
+            raise WorkflowError(f"ldmvfi.steps: {err}") from None
     compact = compact_weights_path(SETTINGS.ldmvfi.checkpoint, RESULTS / "weights")
     MODEL_WEIGHTS = [compact]
     MODEL_SETTINGS = replace(
