@@ -115,11 +115,10 @@ def _backend_options(settings: Settings) -> dict[str, object]:
     return {}
 
 
-def write_provenance(seq: Sequence, layout: OutputLayout, settings: Settings) -> None:
+def write_provenance(
+    seq: Sequence, layout: OutputLayout, settings: Settings, timing: Timing
+) -> None:
     """Record how every generated frame was made: parents, time asked for, seed, software."""
-    from vfi.backends import REGISTRY
-
-    timing = resolve_timing(settings.timing, REGISTRY[settings.backend].supports_any_time)
     record = {
         "sequence": seq.name,
         "mode": seq.mode,
@@ -153,8 +152,8 @@ def finish_sequence(seq: Sequence, layout: OutputLayout, settings: Settings) -> 
     """
     from vfi.backends import REGISTRY
 
-    write_provenance(seq, layout, settings)
     timing = resolve_timing(settings.timing, REGISTRY[settings.backend].supports_any_time)
+    write_provenance(seq, layout, settings, timing)
     scorer, note = None, None
     if seq.scored:
         metrics = settings.metrics

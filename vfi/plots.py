@@ -39,6 +39,12 @@ def _save(fig: plt.Figure, out: Path) -> None:
     write_bytes_atomic(out, buf.getvalue())
 
 
+def _finite_values(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """`rows` with a float column `value` = the metric, keeping only finite values."""
+    values = rows.assign(value=rows[metric].astype(float))
+    return values[np.isfinite(values["value"])]
+
+
 def _finite(values: pd.Series) -> pd.Series:
     values = values.astype(float)
     return values[np.isfinite(values)]
@@ -66,8 +72,7 @@ def plot_metric_distribution(metrics: pd.DataFrame, out: Path) -> None:
     fig, axes = _panels(len(METRIC_NAMES))
     for ax, metric in zip(axes, METRIC_NAMES, strict=True):
         means = (
-            metrics.assign(value=metrics[metric].astype(float))
-            .loc[lambda t: np.isfinite(t["value"])]
+            _finite_values(metrics, metric)
             .groupby(["backend", "sequence"], sort=True)["value"]
             .mean()
         )
@@ -100,9 +105,7 @@ def plot_metric_by_frame(metrics: pd.DataFrame, out: Path) -> None:
     rows = generated_with_truth(metrics)
     fig, axes = _panels(len(METRIC_NAMES), width=5.0)
     for ax, metric in zip(axes, METRIC_NAMES, strict=True):
-        values = rows.assign(value=rows[metric].astype(float)).loc[
-            lambda t: np.isfinite(t["value"])
-        ]
+        values = _finite_values(rows, metric)
         if values.empty:
             _no_data(ax, metric, "not computed" if not rows.empty else "no ground truth")
             continue
@@ -126,9 +129,7 @@ def plot_metric_by_level(metrics: pd.DataFrame, out: Path) -> None:
     rows = generated_with_truth(metrics)
     fig, axes = _panels(len(METRIC_NAMES))
     for ax, metric in zip(axes, METRIC_NAMES, strict=True):
-        values = rows.assign(value=rows[metric].astype(float)).loc[
-            lambda t: np.isfinite(t["value"])
-        ]
+        values = _finite_values(rows, metric)
         if values.empty:
             _no_data(ax, metric, "not computed" if not rows.empty else "no ground truth")
             continue

@@ -62,17 +62,15 @@ def test_ldmvfi_backend_runs_end_to_end(tmp_path):
     assert "DDIM step 4/4" in log
 
 
+def dry_run(workdir: Path, config: Path, data: Path):
+    return run_snakemake(
+        workdir, "-n", "--configfile", str(config), "--config", f"data_dir={data}", check=False
+    )
+
+
 def test_missing_checkpoint_stops_before_any_job(tmp_path, demo_data):
     config = tiny_config(tmp_path, checkpoint=str(tmp_path / "nope.ckpt"))
-    result = run_snakemake(
-        tmp_path,
-        "-n",
-        "--configfile",
-        str(config),
-        "--config",
-        f"data_dir={demo_data}",
-        check=False,
-    )
+    result = dry_run(tmp_path, config, demo_data)
     text = result.stdout + result.stderr
     assert result.returncode != 0
     assert "nope.ckpt not found" in text and "ldmvfi.checkpoint" in text
@@ -80,14 +78,6 @@ def test_missing_checkpoint_stops_before_any_job(tmp_path, demo_data):
 
 def test_step_count_outside_the_schedule_stops_before_any_job(tmp_path, demo_data):
     config = tiny_config(tmp_path, steps=3)
-    result = run_snakemake(
-        tmp_path,
-        "-n",
-        "--configfile",
-        str(config),
-        "--config",
-        f"data_dir={demo_data}",
-        check=False,
-    )
+    result = dry_run(tmp_path, config, demo_data)
     assert result.returncode != 0
     assert "ldmvfi.steps: 3 DDIM steps" in result.stdout + result.stderr
