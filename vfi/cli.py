@@ -11,6 +11,7 @@
     vfi runtimes --root DIR TSV...       runtimes.csv and a figure from benchmark files
     vfi preview --sequence S ...         animation and strips of one sequence
     vfi convert-checkpoint CKPT OUT      official LDMVFI checkpoint -> compact inference weights
+    vfi bench [--device cuda] ...        LDMVFI speed, memory and precision on this machine
 
 Settings come from `--settings-json` (the workflow passes its effective config) or `--config`
 (a config.yaml; default: built-in defaults).
@@ -175,6 +176,29 @@ def cmd_convert_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from vfi.backends import resolve_device
+    from vfi.ldmvfi.bench import CPU_DEFAULTS, CUDA_DEFAULTS, BenchOptions, run_bench
+
+    device = resolve_device(args.device)
+    defaults = CUDA_DEFAULTS if device.type == "cuda" else CPU_DEFAULTS
+    run_bench(
+        BenchOptions(
+            device=device,
+            sizes=args.sizes or defaults["sizes"],
+            batches=args.batches or defaults["batches"],
+            precisions=args.precisions or defaults["precisions"],
+            steps=args.steps,
+            repeats=args.repeats,
+            channels_last=args.channels_last,
+            speed=args.only != "fidelity",
+            fidelity=args.fidelity or args.only == "fidelity",
+            fidelity_size=args.fidelity_size,
+        )
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vfi", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -215,6 +239,34 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--config", help="official-format model YAML (default: published)")
     convert.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
     convert.set_defaults(func=cmd_convert_checkpoint)
+
+    bench = sub.add_parser(
+        "bench", help="LDMVFI speed, memory and precision (full model, random weights)"
+    )
+    bench.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    bench.add_argument(
+        "--sizes",
+        nargs="+",
+        help="WIDTHxHEIGHT (GPU default: 256x256 1024x752 2048x1504; CPU: 256x256)",
+    )
+    bench.add_argument(
+        "--batches", nargs="+", type=int, help="pairs per model call (GPU default: 1 4 8; CPU: 1)"
+    )
+    bench.add_argument(
+        "--precisions",
+        nargs="+",
+        choices=["fp32", "tf32", "bf16", "fp16"],
+        help="GPU default: all; CPU: fp32",
+    )
+    bench.add_argument("--steps", type=int, default=200, help="DDIM steps per frame")
+    bench.add_argument("--repeats", type=int, default=3, help="timed runs per stage")
+    bench.add_argument("--channels-last", action="store_true", help="NHWC memory format")
+    bench.add_argument(
+        "--fidelity", action="store_true", help="also each stage's error in bf16/fp16 against fp32"
+    )
+    bench.add_argument("--only", choices=["speed", "fidelity"], help="one of the two tables")
+    bench.add_argument("--fidelity-size", default="256x256", help="WIDTHxHEIGHT")
+    bench.set_defaults(func=cmd_bench)
 
     agg = sub.add_parser("aggregate", help="concatenate per-sequence metrics.csv files")
     agg.add_argument("--out", required=True)

@@ -11,7 +11,7 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -57,6 +57,7 @@ def run_level(
     import torch
 
     from vfi.backends import REGISTRY, create_backend, resolve_device
+    from vfi.backends.base import Pair
     from vfi.tensors import from_model_tensor, to_model_tensor
 
     work = [(seq, frame) for seq in sequences for frame in seq.plan if frame.level == level]
@@ -80,32 +81,34 @@ def run_level(
         groups.setdefault((seq.info.height, seq.info.width), []).append((seq, frame))
     done = 0
     started = time.perf_counter()
-    cache: dict[Path, torch.Tensor] = {}
 
-    def load(path: Path) -> torch.Tensor:
-        if path not in cache:
-            cache[path] = to_model_tensor(read_frame(path))
-        return cache[path]
+    def load(path: Hashable) -> torch.Tensor:
+        assert isinstance(path, Path)
+        return to_model_tensor(read_frame(path))
 
-    for pairs in groups.values():
-        for start in range(0, len(pairs), backend.max_batch):
-            chunk = pairs[start : start + backend.max_batch]
-            prev = torch.stack([load(layout.source(s, f.prev)) for s, f in chunk]).to(device)
-            nxt = torch.stack([load(layout.source(s, f.next)) for s, f in chunk]).to(device)
-            times = torch.tensor([f.time(timing) for _, f in chunk], dtype=torch.float32)
-            seeds = [frame_seed(settings.seed, s.name, f.index) for s, f in chunk]
-            with torch.inference_mode():
-                out = backend.interpolate(prev, nxt, times, seeds)
-            for (seq, frame), tensor in zip(chunk, out, strict=True):
-                write_frame(layout.frame(seq, frame.index), from_model_tensor(tensor, seq.info))
-            done += len(chunk)
-            log.info(
-                "level %d: %d/%d frames done (%.1f s)",
-                level,
-                done,
-                len(work),
-                time.perf_counter() - started,
+    for members in groups.values():
+        pairs = [
+            Pair(
+                layout.source(s, f.prev),
+                layout.source(s, f.next),
+                f.time(timing),
+                frame_seed(settings.seed, s.name, f.index),
             )
+            for s, f in members
+        ]
+        with torch.inference_mode():
+            made = backend.interpolate_pairs(pairs, load)
+            for (seq, frame), tensor in zip(members, made, strict=True):
+                write_frame(layout.frame(seq, frame.index), from_model_tensor(tensor, seq.info))
+                done += 1
+                if done % backend.max_batch == 0 or done == len(work):
+                    log.info(
+                        "level %d: %d/%d frames done (%.1f s)",
+                        level,
+                        done,
+                        len(work),
+                        time.perf_counter() - started,
+                    )
     return done
 
 

@@ -23,6 +23,7 @@ class LDMVFISettings:
     steps: int = 200
     eta: float = 1.0
     max_batch: int = 4
+    precision: str = "auto"
 
 
 @dataclass(frozen=True)

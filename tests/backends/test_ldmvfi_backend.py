@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support import add_sequence, tree_bytes
 
 from vfi.dataset import discover
+from vfi.frames import read_frame
 from vfi.layout import OutputLayout
+from vfi.ldmvfi import LDMVFI
 from vfi.pipeline import run_level
+from vfi.plan import frame_seed
 from vfi.settings import LDMVFISettings, Settings
+from vfi.tensors import from_model_tensor, to_model_tensor
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ldmvfi"
 
@@ -61,3 +66,40 @@ def test_missing_checkpoint_says_where_to_get_it(tmp_path, tiny_settings):
     )
     with pytest.raises(FileNotFoundError, match="danier97/LDMVFI"):
         run_level(discover(data).sequences, 1, OutputLayout(tmp_path / "out"), settings)
+
+
+def test_each_known_frame_is_encoded_once_per_job(tmp_path, tiny_settings, monkeypatch):
+    data = tmp_path / "data"
+    add_sequence(data, "a", [1, 19], height=24, width=40)
+    sequences = discover(data).sequences
+    layout = OutputLayout(tmp_path / "out")
+    settings = replace(tiny_settings, data_dir=str(data))
+    run_level(sequences, 1, layout, settings)  # frame 10, the parent shared at level 2
+    encoded: list[int] = []
+    original = LDMVFI.encode_frames
+
+    def counting(self, frames, precision="fp32"):
+        encoded.append(frames.shape[0])
+        return original(self, frames, precision)
+
+    monkeypatch.setattr(LDMVFI, "encode_frames", counting)
+    assert run_level(sequences, 2, layout, settings) == 2  # frames 5 (1, 10) and 14 (10, 19)
+    assert sum(encoded) == 3
+
+
+def test_shared_encodings_give_the_frames_of_separate_model_calls(tmp_path, tiny_settings):
+    data = tmp_path / "data"
+    add_sequence(data, "a", [1, 19], height=24, width=40, mode="RGB")
+    seq = discover(data).sequences[0]
+    layout = OutputLayout(tmp_path / "out")
+    settings = replace(tiny_settings, data_dir=str(data))
+    run_level([seq], 1, layout, settings)
+    run_level([seq], 2, layout, settings)
+    model = LDMVFI.from_checkpoint(settings.ldmvfi.checkpoint, config=settings.ldmvfi.config)
+    for index, prev, nxt in ((5, 1, 10), (14, 10, 19)):
+        frames = [to_model_tensor(read_frame(layout.source(seq, i)))[None] for i in (prev, nxt)]
+        alone = model.interpolate(
+            *frames, steps=2, seeds=[frame_seed(settings.seed, seq.name, index)]
+        )
+        expected = from_model_tensor(alone[0], seq.info)
+        assert np.array_equal(read_frame(layout.frame(seq, index)), expected)

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pathlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
 from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from vfi.ldmvfi import LDMVFI
 from vfi.ldmvfi.checkpoint import (
     CheckpointError,
     build_networks,
+    compact_config,
     convert_checkpoint,
     ema_key,
     load_state_dict_file,
+    read_weights,
     split_official,
 )
 from vfi.ldmvfi.config import ConfigError, load_config, parse_config
+from vfi.ldmvfi.maxvit import RelPosAttention, relative_position_indices
+from vfi.ldmvfi.schedule import DiffusionSchedule
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ldmvfi"
 TINY_CKPT = FIXTURES / "tiny.ckpt"
@@ -186,3 +194,130 @@ def test_config_missing_a_key_names_file_and_key(tmp_path):
         match=r"incomplete\.yaml: missing key 'model\.params\.unet_config\.params\.model_channels'",
     ):
         load_config(path)
+
+
+# Fast loading (LDMVFI.from_checkpoint builds without random init and assigns the weights).
+
+
+@pytest.fixture(scope="module")
+def tiny_compact(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("compact")
+    return convert_checkpoint(TINY_CKPT, folder / "tiny.safetensors", config=TINY_CONFIG)
+
+
+def copying_load(path: Path, config: Path | None = None) -> LDMVFI:
+    """The previous loading path: build with random initialisation, copy the weights in."""
+    model = LDMVFI(compact_config(path) if config is None else load_config(config))
+    weights = read_weights(path, model.unet, model.first_stage)
+    model.unet.load_state_dict(weights.unet)
+    model.first_stage.load_state_dict(weights.first_stage)
+    return model.eval()
+
+
+@pytest.mark.parametrize("source", ["ckpt", "compact"])
+def test_fast_load_gives_the_state_dict_of_a_copying_load(tiny_compact, source):
+    path, config = (TINY_CKPT, TINY_CONFIG) if source == "ckpt" else (tiny_compact, None)
+    fast = LDMVFI.from_checkpoint(path, config=config).state_dict()
+    reference = copying_load(path, config).state_dict()
+    assert list(fast) == list(reference)
+    for name, tensor in reference.items():
+        assert fast[name].dtype == tensor.dtype, name
+        assert torch.equal(fast[name], tensor), name
+
+
+def test_fast_load_interpolates_the_same_bits_as_a_copying_load(tiny_compact, golden):
+    frames = golden["case_a/prev_frame"], golden["case_a/next_frame"]
+    kwargs = {"steps": 2, "eta": 1.0, "seeds": [5]}
+    fast = LDMVFI.from_checkpoint(tiny_compact).interpolate(*frames, **kwargs)
+    assert torch.equal(fast, copying_load(tiny_compact).interpolate(*frames, **kwargs))
+
+
+def test_relative_position_indices_are_correct_after_loading(tiny_compact):
+    attentions = [
+        m for m in LDMVFI.from_checkpoint(tiny_compact).modules() if isinstance(m, RelPosAttention)
+    ]
+    assert attentions
+    for attention in attentions:
+        window = (math.isqrt(attention.rel_pos_bias.num_embeddings) + 1) // 2
+        assert torch.equal(attention.rel_pos_indices, relative_position_indices(window))
+
+
+def test_fast_load_builds_the_diffusion_schedule_of_the_config(tiny_compact):
+    model = LDMVFI.from_checkpoint(tiny_compact)
+    expected = DiffusionSchedule.linear(
+        model.config.timesteps, model.config.linear_start, model.config.linear_end
+    )
+    assert torch.equal(model.schedule.betas64, expected.betas64)
+    assert torch.equal(model.schedule.alphas_cumprod64, expected.alphas_cumprod64)
+
+
+def test_every_tensor_of_a_loaded_model_is_on_the_requested_device(tiny_compact):
+    model = LDMVFI.from_checkpoint(tiny_compact, device="cpu")
+    tensors = [*model.parameters(), *model.buffers()]
+    tensors += [model.schedule.betas64, model.schedule.alphas_cumprod64]
+    assert {tensor.device for tensor in tensors} == {torch.device("cpu")}
+
+
+def test_bfloat16_compact_file_loads_as_float32(tmp_path):
+    compact = convert_checkpoint(
+        TINY_CKPT, tmp_path / "bf16.safetensors", config=TINY_CONFIG, dtype=torch.bfloat16
+    )
+    model = LDMVFI.from_checkpoint(compact)
+    with safe_open(compact, framework="pt") as handle:
+        stored = handle.get_tensor("unet.out.2.weight")
+    assert stored.dtype == torch.bfloat16
+    assert torch.equal(model.unet.out[2].weight, stored.float())
+    floating = {t.dtype for t in model.state_dict().values() if t.is_floating_point()}
+    assert floating == {torch.float32}
+
+
+def test_fast_load_keeps_requires_grad_of_a_copying_load(tiny_compact):
+    fast = LDMVFI.from_checkpoint(tiny_compact)
+    assert {p.requires_grad for p in fast.parameters()} == {
+        p.requires_grad for p in copying_load(tiny_compact).parameters()
+    }
+
+
+def test_cpu_weights_do_not_change_when_the_compact_file_is_overwritten(tmp_path):
+    compact = convert_checkpoint(TINY_CKPT, tmp_path / "tiny.safetensors", config=TINY_CONFIG)
+    model = LDMVFI.from_checkpoint(compact)
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    with open(compact, "r+b") as handle:  # in place: a memory map would see the new bytes
+        handle.seek(1024)
+        handle.write(b"\x00" * (compact.stat().st_size - 1024))
+    after = model.state_dict()
+    assert all(torch.equal(after[name], tensor) for name, tensor in before.items())
+
+
+def test_compact_file_missing_a_tensor_is_refused_by_name(tmp_path, tiny_compact):
+    tensors = load_file(tiny_compact)
+    del tensors["unet.out.2.weight"]
+    with safe_open(tiny_compact, framework="pt") as handle:
+        metadata = handle.metadata()
+    broken = tmp_path / "broken.safetensors"
+    save_file(tensors, broken, metadata=metadata)
+    with pytest.raises(CheckpointError, match=r"missing \(1\):\n    unet\.out\.2\.weight"):
+        LDMVFI.from_checkpoint(broken)
+
+
+def test_corrupt_compact_file_is_refused_when_loading_the_model(tmp_path):
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"\xff" * 64)
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        LDMVFI.from_checkpoint(corrupt, config=TINY_CONFIG)
+
+
+def test_compact_file_loads_onto_a_device_safetensors_refuses(tiny_compact):
+    tensors = load_state_dict_file(tiny_compact, device="meta")
+    assert {tensor.device.type for tensor in tensors.values()} == {"meta"}
+
+
+def test_loading_does_not_import_torch_dynamo(tiny_compact):
+    """Building on the meta device would: its first elementwise op imports it (~1.5 s)."""
+    code = (
+        "import sys; from vfi.ldmvfi import LDMVFI; "
+        f"LDMVFI.from_checkpoint({str(tiny_compact)!r}); "
+        "assert 'torch._dynamo' not in sys.modules, 'torch._dynamo was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -1,16 +1,23 @@
-"""LDMVFI behind the backend interface: midpoints only, noise seeded per frame."""
+"""LDMVFI behind the backend interface: midpoints only, noise seeded per frame.
+
+Within a job each known frame is encoded once and its encoding (padded frame, latent, encoder
+features) is reused by every pair that has it as a neighbour, then dropped after its last use.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import torch
 
-from vfi.backends.base import Backend
+from vfi.backends.base import Backend, FrameLoader, Pair, chunks
 from vfi.ldmvfi import LDMVFI
+from vfi.ldmvfi.model import EncodedFrames
+from vfi.ldmvfi.precision import resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +56,7 @@ class LDMVFIBackend(Backend):
         steps: int = 200,
         eta: float = 1.0,
         max_batch: int = 4,
+        precision: str = "auto",
     ) -> None:
         super().__init__(device)
         problem = missing_checkpoint_message(checkpoint)
@@ -66,17 +74,63 @@ class LDMVFIBackend(Backend):
             torch.backends.cudnn.benchmark = False
             torch.backends.cudnn.deterministic = True
             torch.use_deterministic_algorithms(True, warn_only=True)
-        log.info("loading LDMVFI weights from %s onto %s", checkpoint, device)
+        self.precision = resolve_precision(precision, device)
+        log.info(
+            "loading LDMVFI weights from %s onto %s (precision %s)",
+            checkpoint,
+            device,
+            self.precision.name,
+        )
         self.model = LDMVFI.from_checkpoint(checkpoint, config=config, device=device)
 
     def interpolate(
         self, prev: torch.Tensor, next: torch.Tensor, times: torch.Tensor, seeds: Sequence[int]
     ) -> torch.Tensor:
-        if not torch.allclose(times, torch.full_like(times, 0.5)):
-            raise ValueError("LDMVFI only makes midpoints (t = 0.5); use timing: midpoint")
+        _check_midpoints(times.tolist())
         return self.model.interpolate(
-            prev, next, steps=self.steps, eta=self.eta, seeds=list(seeds), sampler=self.sampler
+            prev,
+            next,
+            steps=self.steps,
+            eta=self.eta,
+            seeds=list(seeds),
+            sampler=self.sampler,
+            precision=self.precision,
         )
+
+    def interpolate_pairs(self, pairs: Sequence[Pair], load: FrameLoader) -> Iterator[torch.Tensor]:
+        """As the base class, but every frame is encoded once for all the pairs that share it."""
+        _check_midpoints(p.time for p in pairs)
+        uses = Counter(key for p in pairs for key in (p.prev, p.next))
+        encoded: dict[Hashable, EncodedFrames] = {}
+        for chunk in chunks(pairs, self.max_batch):
+            new = list(dict.fromkeys(k for p in chunk for k in (p.prev, p.next)))
+            encoded |= self._encode([k for k in new if k not in encoded], load)
+            out = self.model.interpolate_encoded(
+                EncodedFrames.cat([encoded[p.prev] for p in chunk]),
+                EncodedFrames.cat([encoded[p.next] for p in chunk]),
+                steps=self.steps,
+                eta=self.eta,
+                seeds=[p.seed for p in chunk],
+                sampler=self.sampler,
+                precision=self.precision,
+            )
+            for key in (k for p in chunk for k in (p.prev, p.next)):
+                uses[key] -= 1
+                if not uses[key]:
+                    del encoded[key]
+            yield from out
+
+    def _encode(self, keys: list[Hashable], load: FrameLoader) -> dict[Hashable, EncodedFrames]:
+        """Encodings of the frames `keys`: one by one on the CPU (see `max_batch`), else batched."""
+        if not keys:
+            return {}
+        groups = [[k] for k in keys] if self.device.type == "cpu" else [keys]
+        result: dict[Hashable, EncodedFrames] = {}
+        for group in groups:
+            frames = torch.stack([load(k) for k in group]).to(self.device)
+            batch = self.model.encode_frames(frames, self.precision)
+            result |= {k: batch[i] for i, k in enumerate(group)}
+        return result
 
     def describe(self) -> dict[str, object]:
         return {
@@ -86,4 +140,10 @@ class LDMVFIBackend(Backend):
             "sampler": self.sampler,
             "steps": self.steps,
             "eta": self.eta,
+            "precision": self.precision.name,
         }
+
+
+def _check_midpoints(times: Iterable[float]) -> None:
+    if any(abs(t - 0.5) > 1e-6 for t in times):
+        raise ValueError("LDMVFI only makes midpoints (t = 0.5); use timing: midpoint")

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from .dsepconv import KERNEL_SIZE, dsepconv
 from .maxvit import MaxAttentionBlock
+from .precision import FP32GroupNorm, float32_region
 
 # Window size of every MaxViT block in the first stage (mid attention and cross-attention).
 WINDOW_SIZE = 8
@@ -36,7 +37,7 @@ GROUP_NORM_EPS = 1e-6
 
 
 def group_norm(channels: int) -> nn.GroupNorm:
-    return nn.GroupNorm(GROUP_NORM_GROUPS, channels, eps=GROUP_NORM_EPS, affine=True)
+    return FP32GroupNorm(GROUP_NORM_GROUPS, channels, eps=GROUP_NORM_EPS, affine=True)
 
 
 def swish(x: Tensor) -> Tensor:
@@ -179,17 +180,19 @@ class VectorQuantizer(nn.Module):
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         """B x C x h x w -> (quantised B x C x h x w, int64 indices B x h x w)."""
         b, c, h, w = z.shape
+        z = z.float()
         flat = z.permute(0, 2, 3, 1).reshape(-1, c)
-        codebook = self.embedding.weight
-        # Expanded squared distance in float32, in the official order; argmin takes the first
-        # minimum. Rounding here (~1e-2 at |z| ~ 150) can only flip near-ties.
-        dist = (
-            flat.pow(2).sum(dim=1, keepdim=True)
-            + codebook.pow(2).sum(dim=1)
-            - 2 * (flat @ codebook.t())
-        )
+        codebook = self.embedding.weight.float()
+        # Expanded squared distance in float32 (autocast off), in the official order; argmin
+        # takes the first minimum. Rounding here (~1e-2 at |z| ~ 150) can only flip near-ties.
+        with float32_region(z):
+            dist = (
+                flat.pow(2).sum(dim=1, keepdim=True)
+                + codebook.pow(2).sum(dim=1)
+                - 2 * (flat @ codebook.t())
+            )
         indices = dist.argmin(dim=1)
-        quantised = self.embedding(indices).view(b, h, w, c).permute(0, 3, 1, 2)
+        quantised = self.embedding(indices).float().view(b, h, w, c).permute(0, 3, 1, 2)
         # Straight-through form z + (e - z), as returned by the official quantiser.
         quantised = z + (quantised - z)
         return quantised, indices.view(b, h, w)

@@ -110,11 +110,16 @@ def is_compact(path: str | Path) -> bool:
     return Path(path).suffix == ".safetensors"
 
 
-def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
+def load_state_dict_file(
+    path: str | Path, device: str | torch.device | None = None
+) -> dict[str, Tensor]:
     """All tensors of a weights file: an official `.ckpt` (its `state_dict`) or a `.safetensors`.
 
     `.ckpt` files are read with `weights_only=True`, so a file that holds pickled Python objects
     is refused without running them. Every failure becomes a `CheckpointError`.
+    device: where the tensors of a `.safetensors` file are put, in the dtype they are stored in
+    (None: the CPU). On the CPU they stay memory-mapped: pages are read when a tensor is first
+    used. A `.ckpt` is always read to the CPU (`read_weights` moves the tensors it keeps).
     """
     path = Path(path)
     if not path.is_file():
@@ -123,10 +128,7 @@ def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
             "the path."
         )
     if is_compact(path):
-        try:
-            return load_file(path)
-        except (SafetensorError, OSError) as err:
-            raise _corrupt(path, err) from err
+        return _load_safetensors(path, torch.device("cpu" if device is None else device))
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -227,11 +229,26 @@ def split_compact(
     return weights
 
 
-def read_weights(path: str | Path, unet: nn.Module, first_stage: nn.Module) -> NetworkWeights:
-    """Load a weights file of either format and return the checked state dicts."""
-    tensors = load_state_dict_file(path)
+def read_weights(
+    path: str | Path,
+    unet: nn.Module,
+    first_stage: nn.Module,
+    device: str | torch.device | None = None,
+) -> NetworkWeights:
+    """Load a weights file of either format and return the checked state dicts.
+
+    The networks only give the expected names and shapes (meta modules work). device: where the
+    returned tensors are (None: the CPU), in the dtype the file stores them in.
+    """
+    tensors = load_state_dict_file(path, device)
     split = split_compact if is_compact(path) else split_official
-    return split(tensors, unet, first_stage, source=str(path))
+    weights = split(tensors, unet, first_stage, source=str(path))
+    if device is None or is_compact(path):
+        return weights
+    return NetworkWeights(
+        unet={k: v.to(device) for k, v in weights.unet.items()},
+        first_stage={k: v.to(device) for k, v in weights.first_stage.items()},
+    )
 
 
 def convert_checkpoint(
@@ -315,6 +332,18 @@ def _check(
             report.mis_shaped.append(
                 f"{file_key(name)}: file {list(found[name].shape)}, model {list(shape)}"
             )
+
+
+def _load_safetensors(path: Path, device: torch.device) -> dict[str, Tensor]:
+    """All tensors of a `.safetensors` file, loaded by safetensors onto `device`."""
+    try:
+        return load_file(path, device=str(device))
+    except (SafetensorError, OSError) as err:
+        if device.type == "cpu":
+            raise _corrupt(path, err) from err
+    # safetensors refuses some devices (e.g. meta): read on the CPU (a corrupt file fails there
+    # with the usual message), then move.
+    return {k: v.to(device) for k, v in _load_safetensors(path, torch.device("cpu")).items()}
 
 
 def _corrupt(path: Path, err: BaseException) -> CheckpointError:

@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from .precision import FP32LayerNorm
+
 # LayerNorm over channels, as in the official code (PyTorch default eps).
 LAYER_NORM_EPS = 1e-5
 
@@ -129,7 +131,7 @@ class PreNormResidual(nn.Module):
 
     def __init__(self, dim: int, fn: nn.Module) -> None:
         super().__init__()
-        self.norm = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
+        self.norm = FP32LayerNorm(dim, eps=LAYER_NORM_EPS)
         self.fn = fn
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from .checkpoint import build_networks, compact_config, is_compact, read_weights
 from .config import LDMVFIConfig, load_config
+from .precision import Precision
 from .sampler import (
     Denoiser,
     ddim_schedule,
@@ -101,6 +102,49 @@ def _official_pad(size: int, min_side: int) -> int:
     return 0 if pad == size else pad
 
 
+@dataclass(frozen=True)
+class EncodedFrames:
+    """Encoder outputs of B frames of one size: what sampling and decoding need of neighbours.
+
+    frames: the padded frames B x 3 x Hp x Wp (float32, the decoder resamples them); latent:
+    B x 3 x Hp/32 x Wp/32 float32, not quantised (the U-Net's conditioning); phi: the five
+    encoder feature maps (in the precision they were computed in; the decoder attends to them).
+    """
+
+    padding: Padding
+    frames: Tensor
+    latent: Tensor
+    phi: list[Tensor]
+
+    def __len__(self) -> int:
+        return self.frames.shape[0]
+
+    def __getitem__(self, index: int) -> EncodedFrames:
+        """Frame `index` alone, as a batch of one (views, no copies)."""
+        part = slice(index, index + 1)
+        return EncodedFrames(
+            self.padding, self.frames[part], self.latent[part], [f[part] for f in self.phi]
+        )
+
+    @staticmethod
+    def cat(parts: Sequence[EncodedFrames]) -> EncodedFrames:
+        """One batch from several encodings of frames of the same size."""
+        if not parts or any(p.padding != parts[0].padding for p in parts):
+            raise ValueError("EncodedFrames.cat needs one or more encodings of one frame size")
+        if len(parts) == 1:
+            return parts[0]
+        return EncodedFrames(
+            parts[0].padding,
+            torch.cat([p.frames for p in parts]),
+            torch.cat([p.latent for p in parts]),
+            [torch.cat(level) for level in zip(*(p.phi for p in parts), strict=True)],
+        )
+
+
+def _as_precision(precision: Precision | str) -> Precision:
+    return precision if isinstance(precision, Precision) else Precision(precision)
+
+
 class LDMVFI(nn.Module):
     """The LDMVFI model for inference: `unet` (denoiser), `first_stage` (VQ-FIGAN autoencoder).
 
@@ -129,14 +173,23 @@ class LDMVFI(nn.Module):
         config: official-format YAML; None means the config stored in a compact file, or the
         published config for a `.ckpt`. Returns the model in eval mode on `device`.
         Raises `CheckpointError` / `ConfigError` with a readable message.
+
+        Fast: the networks are built without random initialisation (their CPU memory is
+        allocated, never written, so it costs nothing), then the file's tensors, loaded onto
+        `device`, become the parameters (`assign=True`), cast to the model's dtype (float32)
+        where the file stores another.
         """
         from_file = config is None and is_compact(path)
         cfg = compact_config(path) if from_file else load_config(config)
-        with torch.device(device):
+        device = torch.device(device)
+        with torch.device("cpu"), _SkipRandomInit():
             model = cls(cfg)
-        weights = read_weights(path, model.unet, model.first_stage)
-        model.unet.load_state_dict(weights.unet)
-        model.first_stage.load_state_dict(weights.first_stage)
+        weights = read_weights(path, model.unet, model.first_stage, device=device)
+        # On the CPU a compact file's tensors are views of the memory-mapped file: copy them.
+        copy = device.type == "cpu" and is_compact(path)
+        _assign_weights(model.unet, weights.unet, device, copy)
+        _assign_weights(model.first_stage, weights.first_stage, device, copy)
+        _move_buffers(model, device)
         return model.eval()
 
     @property
@@ -150,8 +203,22 @@ class LDMVFI(nn.Module):
         The frames are padded with `plan_padding(H, W)` first; latent and phi are those of the
         padded frames (Hp x Wp), the latent is not quantised.
         """
+        encoded = self.encode_frames(frames)
+        return encoded.latent, encoded.phi
+
+    @torch.inference_mode()
+    def encode_frames(self, frames: Tensor, precision: Precision | str = "fp32") -> EncodedFrames:
+        """Everything the sampler and the decoder need of B neighbour frames (B x 3 x H x W).
+
+        Encode each known frame once and reuse the result for every pair it belongs to (see
+        `interpolate_encoded`); `EncodedFrames.cat` / `[i]` batch and split them.
+        """
+        precision = _as_precision(precision)
         padding = plan_padding(*frames.shape[-2:])
-        return self.first_stage.encode(padding.apply(self._to_model(frames)))
+        padded = padding.apply(self._to_model(frames))
+        with precision.context(self.device):
+            latent, phi = self.first_stage.encode(padded)
+        return EncodedFrames(padding, padded, latent.float(), list(phi))
 
     @torch.inference_mode()
     def interpolate(
@@ -164,6 +231,7 @@ class LDMVFI(nn.Module):
         seeds: Sequence[int] | None = None,
         sampler: str = "ddim",
         progress: Callable[[int, int], None] | None = None,
+        precision: Precision | str = "fp32",
     ) -> Tensor:
         """The middle frame of prev and next (B x 3 x H x W in [-1, 1]), clamped to [-1, 1].
 
@@ -172,53 +240,158 @@ class LDMVFI(nn.Module):
         used as is. seeds: one int per sample; sample i then draws its start noise (unless x_T is
         given) and all step noise from its own generator, independent of the batch. Without
         either, the global RNG is used. progress(k, n) is called after sampling step k of n
-        (progress is also logged at INFO on the `vfi.ldmvfi` logger).
+        (progress is also logged at INFO on the `vfi.ldmvfi` logger). precision: see
+        `vfi.ldmvfi.precision` (fp32 reproduces the official model).
         """
         if prev.shape != next.shape or prev.dim() != 4 or prev.shape[1] != 3:
             raise ValueError(
                 f"prev and next must both be B x 3 x H x W (got {list(prev.shape)} and "
                 f"{list(next.shape)})"
             )
+        out = self.interpolate_encoded(
+            self.encode_frames(prev, precision),
+            self.encode_frames(next, precision),
+            steps=steps,
+            eta=eta,
+            x_T=x_T,
+            seeds=seeds,
+            sampler=sampler,
+            progress=progress,
+            precision=precision,
+        )
+        return out.to(prev.device)
+
+    @torch.inference_mode()
+    def interpolate_encoded(
+        self,
+        prev: EncodedFrames,
+        next: EncodedFrames,
+        steps: int = 200,
+        eta: float = 1.0,
+        x_T: Tensor | None = None,
+        seeds: Sequence[int] | None = None,
+        sampler: str = "ddim",
+        progress: Callable[[int, int], None] | None = None,
+        precision: Precision | str = "fp32",
+    ) -> Tensor:
+        """`interpolate` from encoded neighbours; the result stays on the model's device."""
+        if prev.padding != next.padding or len(prev) != len(next):
+            raise ValueError(
+                f"prev and next must be encodings of equally many frames of one size (got "
+                f"{len(prev)} of {prev.padding.height} x {prev.padding.width} and {len(next)} "
+                f"of {next.padding.height} x {next.padding.width})"
+            )
         if sampler not in ("ddim", "ddpm"):
             raise ValueError(f"sampler must be 'ddim' or 'ddpm' (got {sampler!r})")
-        batch, _, height, width = prev.shape
+        precision = _as_precision(precision)
+        batch, padding = len(prev), prev.padding
         if seeds is not None and len(seeds) != batch:
             raise ValueError(f"need one seed per sample: {len(seeds)} seeds for {batch} frames")
-        padding = plan_padding(height, width)
-        prev_p = padding.apply(self._to_model(prev))
-        next_p = padding.apply(self._to_model(next))
-        z_prev, phi_prev = self.first_stage.encode(prev_p)
-        z_next, phi_next = self.first_stage.encode(next_p)
-        c = torch.cat([z_prev, z_next], dim=1)
-
+        c = torch.cat([prev.latent, next.latent], dim=1)
         latent_shape = (batch, LATENT_CHANNELS, *c.shape[-2:])
         generators = seeded_generators(seeds) if seeds is not None else None
         if x_T is None:
             x_T = gaussian_like(c.new_empty(latent_shape), generators)
         elif tuple(x_T.shape) != latent_shape:
             raise ValueError(
-                f"x_T must be {list(latent_shape)} for {height} x {width} frames "
+                f"x_T must be {list(latent_shape)} for {padding.height} x {padding.width} frames "
                 f"(got {list(x_T.shape)})"
             )
         x_T = self._to_model(x_T)
-        denoise = self._denoiser(c)
+        denoise = self.denoiser(c, precision)
         if sampler == "ddim":
             schedule = ddim_schedule(self.schedule.alphas_cumprod, steps, eta)
             latent = sample_ddim(denoise, x_T, schedule, generators, progress)
         else:
             latent = sample_ddpm(denoise, x_T, self.schedule, generators, progress)
 
-        frames = self.first_stage.decode(latent, prev_p, next_p, phi_prev, phi_next)
-        return padding.crop(frames).clamp(-1.0, 1.0).to(prev.device)
+        return self.decode(latent, prev, next, precision)
 
-    def _denoiser(self, c: Tensor) -> Denoiser:
-        """eps(x_t, t) of the U-Net conditioned on c (the caller-side concatenation)."""
+    @torch.inference_mode()
+    def decode(
+        self,
+        latent: Tensor,
+        prev: EncodedFrames,
+        next: EncodedFrames,
+        precision: Precision | str = "fp32",
+    ) -> Tensor:
+        """Sampled latent B x 3 x h x w -> middle frames B x 3 x H x W, cropped, in [-1, 1].
+
+        The latent is quantised to the codebook first (in float32, see `vfi.ldmvfi.precision`).
+        """
+        with _as_precision(precision).context(self.device):
+            frames = self.first_stage.decode(latent, prev.frames, next.frames, prev.phi, next.phi)
+        return prev.padding.crop(frames.float()).clamp(-1.0, 1.0)
+
+    def denoiser(self, c: Tensor, precision: Precision | str = "fp32") -> Denoiser:
+        """eps(x_t, t) of the U-Net conditioned on c (the caller-side concatenation).
+
+        Only the U-Net runs in `precision`; the sampler's update sees float32 eps.
+        """
+        device, precision = self.device, _as_precision(precision)
 
         def denoise(x: Tensor, t: Tensor) -> Tensor:
-            return self.unet(torch.cat([x, c], dim=1), t)
+            with precision.context(device):
+                eps = self.unet(torch.cat([x, c], dim=1), t)
+            return eps.float()
 
         return denoise
 
     def _to_model(self, tensor: Tensor) -> Tensor:
         parameter = next(self.parameters())
         return tensor.to(device=parameter.device, dtype=parameter.dtype)
+
+
+def _assign_weights(
+    module: nn.Module, weights: dict[str, Tensor], device: torch.device, copy: bool
+) -> None:
+    """Make the checked `weights` the tensors of `module`, on `device`.
+
+    Each tensor is cast to the dtype the module gives it (a bfloat16/float16 file becomes
+    float32, integer buffers stay integer). Tensors already right are used as they are unless
+    `copy`: then each gets memory of its own. That is needed for the memory-mapped tensors of a
+    compact file on the CPU: (1) they are only 4-byte aligned where torch allocates 64-byte
+    aligned memory, and some CPU kernels round differently for differently aligned weights
+    (batch-1 `Linear`: ~1e-7), so results would depend on the file layout and differ from a
+    `.ckpt` load; (2) a long job's weights must not change if the file is overwritten in place.
+    Parameters keep `requires_grad=True` as built (`load_state_dict` keeps the module's flag).
+    """
+    dtypes = {name: tensor.dtype for name, tensor in module.state_dict().items()}
+    module.load_state_dict(
+        {
+            name: tensor.to(device=device, dtype=dtypes[name], copy=copy)
+            for name, tensor in weights.items()
+        },
+        assign=True,
+    )
+
+
+def _move_buffers(model: nn.Module, device: torch.device) -> None:
+    """Move the buffers no checkpoint holds (non-persistent, e.g. `rel_pos_indices` of the
+    MaxViT attention, computed on the CPU when the model was built) to `device`."""
+    for module in model.modules():
+        for name, buffer in module.named_buffers(recurse=False):
+            if buffer.device != device:
+                setattr(module, name, buffer.to(device))
+
+
+class _SkipRandomInit(torch.overrides.TorchFunctionMode):
+    """Build modules without their random initialisation, for weights that are loaded next.
+
+    `torch.nn.init` initialisers and `Tensor.uniform_` / `normal_` return the tensor
+    untouched, so parameters keep the uninitialised memory `torch.empty` gave them: on the CPU
+    its pages are never written, so building costs neither time nor resident memory. Everything
+    else runs: deterministic buffers (fills, index tables) get their real values. Not the meta
+    device: in this torch, the first elementwise operation on a meta tensor (the MaxViT
+    relative-position table, `nn.Embedding`'s init) imports torch._dynamo, about 1.5 s.
+    """
+
+    _RANDOM_FILLS = frozenset({torch.Tensor.uniform_, torch.Tensor.normal_})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self._RANDOM_FILLS or (
+            getattr(func, "__module__", None) == "torch.nn.init" and func.__name__.endswith("_")
+        ):
+            return args[0] if args else kwargs["tensor"]
+        return func(*args, **kwargs)
