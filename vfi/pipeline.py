@@ -24,9 +24,7 @@ from vfi.frames import (
     write_text_atomic,
 )
 from vfi.layout import OutputLayout
-from vfi.lpips_metric import load_lpips
 from vfi.plan import PlannedFrame, Timing, frame_seed
-from vfi.scoring import score_sequence
 from vfi.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -153,7 +151,11 @@ def finish_sequence(seq: Sequence, layout: OutputLayout, settings: Settings) -> 
 
     LPIPS is loaded only when something is scored; see `vfi.lpips_metric` for missing weights.
     """
+    # Imported here: scoring pulls in scikit-image and SciPy (over a second), which model jobs
+    # never need.
     from vfi.backends import REGISTRY
+    from vfi.lpips_metric import load_lpips
+    from vfi.scoring import score_sequence
 
     timing = resolve_timing(settings.timing, REGISTRY[settings.backend].supports_any_time)
     write_provenance(seq, layout, settings, timing)
