@@ -15,7 +15,6 @@ output against float32 on the same inputs.
 from __future__ import annotations
 
 import contextlib
-import math
 import resource
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ import torch
 from torch import Tensor
 
 from .config import load_config
-from .model import LATENT_CHANNELS, LDMVFI, EncodedFrames, plan_padding
+from .model import LATENT_CHANNELS, LDMVFI, EncodedFrames
 from .precision import Precision
 
 # Timings are the median of this many runs after one warm-up run.
@@ -230,21 +229,12 @@ def parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def latent_size(height: int, width: int) -> tuple[int, int]:
-    padding = plan_padding(height, width)
-    return (height + padding.bottom) // 32, (width + padding.right) // 32
-
-
 def gib(size: int | None) -> str:
     return "n/a" if size is None else f"{size / 2**30:.2f}"
 
 
 def format_seconds(seconds: float) -> str:
     return f"{seconds:.4f}" if seconds < 10 else f"{seconds:.1f}"
-
-
-def median(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2] if values else math.nan
 
 
 # --------------------------------------------------------------------------------------------
