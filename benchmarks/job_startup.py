@@ -88,15 +88,11 @@ print(json.dumps({"marks": marks, "peak_gb": peak, "dtypes": dtypes, "devices": 
 
 def make_compact(folder: Path, dtype: str) -> Path:
     import torch
-    from ldmvfi_full_size import random_official_checkpoint
+    from ldmvfi_full_size import random_compact_weights
 
-    from vfi.ldmvfi.checkpoint import convert_checkpoint
-
-    ckpt, compact = folder / "full.ckpt", folder / f"full-{dtype}.safetensors"
+    compact = folder / f"full-{dtype}.safetensors"
     start = time.perf_counter()
-    random_official_checkpoint(ckpt)
-    convert_checkpoint(ckpt, compact, dtype=None if dtype == "float32" else getattr(torch, dtype))
-    ckpt.unlink()
+    random_compact_weights(compact, None if dtype == "float32" else getattr(torch, dtype))
     print(
         f"wrote {compact.name} ({compact.stat().st_size / 1e9:.2f} GB) in "
         f"{time.perf_counter() - start:.0f} s"

@@ -51,6 +51,16 @@ def random_official_checkpoint(path: Path, seed: int = 0) -> None:
     torch.save({"state_dict": state}, path)
 
 
+def random_compact_weights(path: Path, dtype: torch.dtype | None = None) -> Path:
+    """The compact weights a workflow job loads, made from `random_official_checkpoint`."""
+    official = path.with_name(f".{path.stem}.ckpt")
+    random_official_checkpoint(official)
+    try:
+        return convert_checkpoint(official, path, dtype=dtype)
+    finally:
+        official.unlink()
+
+
 def timed(label: str, fn):
     start = time.perf_counter()
     result = fn()

@@ -28,11 +28,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ldmvfi_full_size import random_official_checkpoint  # noqa: E402
+from ldmvfi_full_size import random_compact_weights  # noqa: E402
 
 from vfi.demo import write_demo  # noqa: E402
 from vfi.ldmvfi.bench import parse_size  # noqa: E402
-from vfi.ldmvfi.checkpoint import convert_checkpoint  # noqa: E402
 
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 # "level 2: 6/6 frames done (12.3 s)": seconds since the job began making frames.
@@ -97,12 +96,7 @@ def main() -> None:
 
 def _compact_weights(workdir: Path) -> Path:
     compact = workdir / "full.safetensors"
-    if not compact.exists():
-        official = workdir / "full.ckpt"
-        random_official_checkpoint(official)
-        convert_checkpoint(official, compact)
-        official.unlink()
-    return compact
+    return compact if compact.exists() else random_compact_weights(compact)
 
 
 def report(workdir: Path, wall: float) -> None:

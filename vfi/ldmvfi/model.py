@@ -189,8 +189,9 @@ class LDMVFI(nn.Module):
         copy = device.type == "cpu" and is_compact(path)
         _assign_weights(model.unet, weights.unet, device, copy)
         _assign_weights(model.first_stage, weights.first_stage, device, copy)
-        _move_buffers(model, device)
-        return model.eval()
+        # Moves what no checkpoint holds (non-persistent buffers such as MaxViT's
+        # rel_pos_indices, built on the CPU); the assigned tensors are already on `device`.
+        return model.to(device).eval()
 
     @property
     def device(self) -> torch.device:
@@ -364,15 +365,6 @@ def _assign_weights(
         },
         assign=True,
     )
-
-
-def _move_buffers(model: nn.Module, device: torch.device) -> None:
-    """Move the buffers no checkpoint holds (non-persistent, e.g. `rel_pos_indices` of the
-    MaxViT attention, computed on the CPU when the model was built) to `device`."""
-    for module in model.modules():
-        for name, buffer in module.named_buffers(recurse=False):
-            if buffer.device != device:
-                setattr(module, name, buffer.to(device))
 
 
 class _SkipRandomInit(torch.overrides.TorchFunctionMode):
