@@ -12,10 +12,10 @@ fresh process. Memory: how far the process's peak resident memory (VmHWM, reset 
 work) rose above what it held with the pair loaded (all of the backend's work, OpenCV included),
 and the peak of the memory traced by tracemalloc (numpy arrays and Python objects only).
 
-Quality: the demo sequences (vfi.demo.write_demo) at two sizes, run through the midpoint
+Quality: the demo sequences (vfi.data.demo.write_demo) at two sizes, run through the midpoint
 hierarchy with exact times exactly as the workflow does (each level reads the frames written by
 the level before, rounded to the file's bit depth), scored against the true frames with
-vfi.metrics: evaluation (odd -> even frames) and generation (1, 19 -> 2..18) separately.
+vfi.evaluation.metrics: evaluation (odd -> even frames) and generation (1, 19 -> 2..18) separately.
 """
 
 from __future__ import annotations
@@ -35,16 +35,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vfi.backends import REGISTRY, create_backend
+from vfi.backends import create_backend, resolve_timing
 from vfi.backends.base import Backend
 from vfi.backends.flow import FlowBackend
-from vfi.dataset import discover
-from vfi.demo import render_sequence, write_demo
-from vfi.frames import read_frame
-from vfi.metrics import score
-from vfi.opticalflow.estimate import FlowMethod
-from vfi.pipeline import resolve_timing
-from vfi.tensors import from_model_tensor, to_model_tensor
+from vfi.data.demo import render_sequence, write_demo
+from vfi.data.sequences import discover
+from vfi.evaluation.metrics import score
+from vfi.io.frames import read_frame
+from vfi.io.tensors import from_model_tensor, to_model_tensor
+from vfi.models.opticalflow.estimate import FlowMethod
 
 SPEED_SIZES = ((512, 512), (752, 1024), (1504, 2048))  # (height, width)
 QUALITY_SIZES = ((96, 128), (384, 512))
@@ -109,7 +108,7 @@ def speed(repeats: int) -> None:
 
 def run_hierarchy(backend: Backend, data_dir: Path, name: str) -> dict[str, list[dict]]:
     """Generate every missing frame of every demo sequence; scores per mode."""
-    timing = resolve_timing("auto", REGISTRY[name].supports_any_time)
+    timing = resolve_timing("auto", name)
     scores: dict[str, list[dict]] = {"evaluate": [], "generate": []}
     for seq in discover(data_dir).sequences:
         frames = {i: read_frame(p) for i, p in seq.known.items()}

@@ -43,10 +43,10 @@ import torch
 if args["threads"]:
     torch.set_num_threads(args["threads"])
 marks["import torch"] = time.time()
-import vfi.ldmvfi
-from vfi.ldmvfi import LDMVFI
-from vfi.ldmvfi.model import LATENT_CHANNELS
-marks["import vfi.ldmvfi"] = time.time()
+import vfi.models.ldmvfi
+from vfi.models.ldmvfi import LDMVFI
+from vfi.models.ldmvfi.model import LATENT_CHANNELS
+marks["import vfi.models.ldmvfi"] = time.time()
 device = torch.device(args["device"])
 def sync():
     if device.type == "cuda":
@@ -57,7 +57,7 @@ if device.type == "cuda":
     sync()
     marks["CUDA init"] = time.time()
 if args["slow"]:
-    from vfi.ldmvfi.checkpoint import compact_config, read_weights
+    from vfi.models.ldmvfi.checkpoint import compact_config, read_weights
     with torch.device(device):
         model = LDMVFI(compact_config(args["weights"]))
     weights = read_weights(args["weights"], model.unet, model.first_stage)

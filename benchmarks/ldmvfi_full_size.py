@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from vfi.ldmvfi import LDMVFI
-from vfi.ldmvfi.checkpoint import convert_checkpoint
+from vfi.models.ldmvfi import LDMVFI
+from vfi.models.ldmvfi.checkpoint import convert_checkpoint
 
 MANIFEST = (
     Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "ldmvfi" / "full_manifest.json"

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 import torchvision
 
-from vfi.lpips_metric import LPIPSScorer
-from vfi.metrics import psnr, ssim
-from vfi.previews import STRIP_MAX_SIDE, DisplayRange, _resize
+from vfi.evaluation.lpips_scorer import LPIPSScorer
+from vfi.evaluation.metrics import psnr, ssim
+from vfi.report.previews import STRIP_MAX_SIDE, DisplayRange, resize_for_display
 
 
 def seconds(work: Callable[[], object], repeats: int = 3) -> float:
@@ -51,7 +51,7 @@ def main() -> None:
     print(f"ssim            {seconds(lambda: ssim(made, truth)):.3f} s")
     print(f"lpips load      {load:.3f} s (once per sequence)")
     print(f"lpips alex      {seconds(lambda: scorer(made, truth)):.3f} s")
-    panel = seconds(lambda: _resize(display.to_rgb8(made), STRIP_MAX_SIDE))
+    panel = seconds(lambda: resize_for_display(display.to_rgb8(made), STRIP_MAX_SIDE))
     print(f"preview panel   {panel:.3f} s")
 
 

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from ldmvfi_full_size import random_compact_weights  # noqa: E402
 
-from vfi.demo import write_demo  # noqa: E402
-from vfi.ldmvfi.bench import parse_size  # noqa: E402
+from vfi.data.demo import write_demo  # noqa: E402
+from vfi.models.ldmvfi.speed import parse_size  # noqa: E402
 
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 # "level 2: 6/6 frames done (12.3 s)": seconds since the job began making frames.

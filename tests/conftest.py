@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vfi.demo import write_demo
+from vfi.data.demo import write_demo
 
 
 @pytest.fixture(scope="session")

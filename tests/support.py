@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from vfi.frames import write_frame
+from vfi.io.frames import write_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+# Copies of the golden outputs of the official LDMVFI code (see tests/fixtures/README.md).
+LDMVFI_FIXTURES = ROOT / "tests" / "fixtures" / "ldmvfi"
+TINY_CKPT = LDMVFI_FIXTURES / "tiny.ckpt"
+TINY_CONFIG = LDMVFI_FIXTURES / "tiny_config.yaml"
+FULL_MANIFEST = LDMVFI_FIXTURES / "full_manifest.json"
 
 
 def make_frame(
@@ -89,3 +96,12 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
     }
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str, poll: float = 0.05) -> None:
+    """Wait until `predicate()` holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(poll)

@@ -38,7 +38,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _sequences(settings: Settings, names: list[str] | None):
-    from vfi.dataset import discover
+    from vfi.data.sequences import discover
 
     found = discover(Path(settings.data_dir), settings.mode, only=names)  # type: ignore[arg-type]
     found.raise_if_problems()
@@ -46,13 +46,13 @@ def _sequences(settings: Settings, names: list[str] | None):
 
 
 def _layout(settings: Settings):
-    from vfi.layout import OutputLayout
+    from vfi.data.layout import OutputLayout
 
     return OutputLayout(Path(settings.output_dir), settings.evaluate_subdir)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from vfi.demo import write_demo
+    from vfi.data.demo import write_demo
 
     names = write_demo(Path(args.directory), height=args.height, width=args.width, seed=args.seed)
     print(f"wrote {len(names)} demo sequences under {args.directory}: {', '.join(names)}")
@@ -60,7 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from vfi.dataset import discover
+    from vfi.data.sequences import discover
 
     settings = _settings(args)
     found = discover(Path(settings.data_dir), settings.mode)  # type: ignore[arg-type]
@@ -76,7 +76,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_copy_keyframes(args: argparse.Namespace) -> int:
-    from vfi.pipeline import copy_keyframes
+    from vfi.pipeline.interpolate import copy_keyframes
 
     settings = _settings(args)
     copy_keyframes(_sequences(settings, args.sequences), _layout(settings))
@@ -84,7 +84,7 @@ def cmd_copy_keyframes(args: argparse.Namespace) -> int:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from vfi.pipeline import run_level
+    from vfi.pipeline.interpolate import run_level
 
     settings = _settings(args)
     run_level(_sequences(settings, args.sequences), args.level, _layout(settings), settings)
@@ -92,7 +92,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
 
 def cmd_finish(args: argparse.Namespace) -> int:
-    from vfi.pipeline import finish_sequence
+    from vfi.pipeline.finish import finish_sequence
 
     settings = _settings(args)
     (seq,) = _sequences(settings, [args.sequence])
@@ -101,7 +101,7 @@ def cmd_finish(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    from vfi.scoring import aggregate_metrics
+    from vfi.evaluation.scoring import aggregate_metrics
 
     rows = aggregate_metrics([Path(p) for p in args.csv], Path(args.out))
     log.info("%d scored frame(s) in %s", rows, args.out)
@@ -109,8 +109,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
 
 def cmd_summarise(args: argparse.Namespace) -> int:
-    from vfi.report_pages import lpips_note, write_pages
-    from vfi.summary import read_metrics, write_summary
+    from vfi.evaluation.summary import read_metrics, write_summary
+    from vfi.report.pages import lpips_note, write_pages
 
     summary = write_summary(Path(args.metrics), Path(args.summary))
     metrics = read_metrics(Path(args.metrics))
@@ -128,8 +128,12 @@ def cmd_summarise(args: argparse.Namespace) -> int:
 
 
 def cmd_plot_metrics(args: argparse.Namespace) -> int:
-    from vfi.plots import plot_metric_by_frame, plot_metric_by_level, plot_metric_distribution
-    from vfi.summary import read_metrics
+    from vfi.evaluation.summary import read_metrics
+    from vfi.report.plots import (
+        plot_metric_by_frame,
+        plot_metric_by_level,
+        plot_metric_distribution,
+    )
 
     metrics = read_metrics(Path(args.metrics))
     plot_metric_distribution(metrics, Path(args.distribution))
@@ -141,8 +145,8 @@ def cmd_plot_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_runtimes(args: argparse.Namespace) -> int:
-    from vfi.benchmarks import read_benchmarks, write_runtimes_csv
-    from vfi.plots import plot_runtimes
+    from vfi.report.plots import plot_runtimes
+    from vfi.report.runtimes import read_benchmarks, write_runtimes_csv
 
     runtimes = read_benchmarks([Path(p) for p in args.tsv], Path(args.root))
     write_runtimes_csv(runtimes, Path(args.csv))
@@ -152,7 +156,7 @@ def cmd_runtimes(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from vfi.previews import write_animation, write_strips
+    from vfi.report.previews import write_animation, write_strips
 
     settings = _settings(args)
     (seq,) = _sequences(settings, [args.sequence])
@@ -164,7 +168,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_convert_checkpoint(args: argparse.Namespace) -> int:
-    from vfi.ldmvfi.checkpoint import convert_checkpoint
+    from vfi.models.ldmvfi.checkpoint import convert_checkpoint
 
     dtype = {"float32": None, "bfloat16": "bfloat16", "float16": "float16"}[args.dtype]
     if dtype is not None:
@@ -177,8 +181,8 @@ def cmd_convert_checkpoint(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from vfi.backends import resolve_device
-    from vfi.ldmvfi.bench import CPU_DEFAULTS, CUDA_DEFAULTS, BenchOptions, run_bench
+    from vfi.models.ldmvfi.speed import CPU_DEFAULTS, CUDA_DEFAULTS, BenchOptions, run_bench
+    from vfi.pipeline.devices import resolve_device
 
     device = resolve_device(args.device)
     defaults = CUDA_DEFAULTS if device.type == "cuda" else CPU_DEFAULTS

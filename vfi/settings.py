@@ -1,8 +1,9 @@
 """The run settings shared by the workflow and the `vfi` command.
 
-They mirror `config/config.yaml` (validated by `workflow/schemas/config.schema.yaml`; a test keeps
-the defaults of both in step). The workflow passes its effective config to every job as JSON, so a
-job sees exactly the settings the DAG was built with, including `--config` overrides.
+The defaults live here and only here. `workflow/schemas/config.schema.yaml` checks types and
+allowed values (and describes each key), and `config/config.yaml` lists every key with its
+default for users to edit (a test keeps it in step). The workflow passes its effective config to
+jobs as JSON, so a job sees exactly the settings the DAG was built with, `--config` included.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class MetricsSettings:
 
     lpips: required (fail without the weights), optional (record n/a with a warning), disabled.
     lpips_net: alex (the LPIPS authors' default) or vgg. lpips_weights: the backbone file, or
-    None for the torch hub cache (see `vfi.lpips_metric`).
+    None for the torch hub cache (see `vfi.evaluation.lpips_scorer`).
     """
 
     lpips: str = "optional"
@@ -74,6 +75,11 @@ class Settings:
     def from_yaml(cls, path: Path) -> Settings:
         with open(path) as f:
             return cls.from_mapping(yaml.safe_load(f) or {})
+
+    def backend_options(self) -> dict[str, Any]:
+        """The settings section of the chosen backend, as keyword arguments of its class."""
+        section = getattr(self, self.backend, None)
+        return asdict(section) if section is not None else {}
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

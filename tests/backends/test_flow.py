@@ -8,14 +8,14 @@ import torch
 from support import add_sequence
 
 from vfi.backends import create_backend
-from vfi.dataset import discover
-from vfi.demo import render_sequence
-from vfi.frames import read_frame, write_frame
-from vfi.layout import OutputLayout
-from vfi.metrics import psnr, ssim
-from vfi.pipeline import run_level
+from vfi.data.demo import render_sequence
+from vfi.data.layout import OutputLayout
+from vfi.data.sequences import discover
+from vfi.evaluation.metrics import psnr, ssim
+from vfi.io.frames import read_frame, write_frame
+from vfi.io.tensors import from_model_tensor, to_model_tensor
+from vfi.pipeline.interpolate import run_level
 from vfi.settings import Settings
-from vfi.tensors import from_model_tensor, to_model_tensor
 
 HEIGHT, WIDTH = 96, 128
 INTERIOR = (slice(16, -16), slice(16, -16))

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
-from support import add_sequence, tree_bytes
+import torch
+from support import TINY_CKPT, TINY_CONFIG, add_sequence, tree_bytes
 
-from vfi.dataset import discover
-from vfi.frames import read_frame
-from vfi.layout import OutputLayout
-from vfi.ldmvfi import LDMVFI
-from vfi.pipeline import run_level
-from vfi.plan import frame_seed
+from vfi.backends.base import Pair
+from vfi.data.layout import OutputLayout
+from vfi.data.plan import frame_seed
+from vfi.data.sequences import discover
+from vfi.io.frames import read_frame
+from vfi.io.tensors import from_model_tensor, to_model_tensor
+from vfi.models.ldmvfi import LDMVFI
+from vfi.pipeline.interpolate import run_level
 from vfi.settings import LDMVFISettings, Settings
-from vfi.tensors import from_model_tensor, to_model_tensor
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ldmvfi"
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +26,14 @@ def tiny_settings() -> Settings:
         backend="ldmvfi",
         device="cpu",
         ldmvfi=LDMVFISettings(
-            checkpoint=str(FIXTURES / "tiny.ckpt"),
-            config=str(FIXTURES / "tiny_config.yaml"),
+            checkpoint=str(TINY_CKPT),
+            config=str(TINY_CONFIG),
             steps=2,
         ),
     )
 
 
-def test_frame_bytes_do_not_depend_on_batch_composition(tmp_path, tiny_settings):
+def test_cpu_jobs_run_each_pair_alone_so_bytes_do_not_depend_on_the_batch(tmp_path, tiny_settings):
     data = tmp_path / "data"
     add_sequence(data, "a", [1, 3], height=24, width=40)
     add_sequence(data, "b", [1, 3], height=24, width=40, mode="RGB")
@@ -46,6 +45,29 @@ def test_frame_bytes_do_not_depend_on_batch_composition(tmp_path, tiny_settings)
         run_level([seq], 1, OutputLayout(alone), settings)
     assert tree_bytes(together) == tree_bytes(alone)
     assert len(tree_bytes(together)) == 2
+
+
+def test_batched_path_gives_the_frames_of_pairs_run_alone(tiny_settings):
+    """The path GPUs take (several pairs and frames per model call), here on the CPU, where
+    batched kernels may round differently (about 1e-5) but must not change the answer."""
+    from vfi.backends.ldmvfi import LDMVFIBackend
+
+    options = tiny_settings.backend_options()
+    batched = LDMVFIBackend(torch.device("cpu"), **{**options, "max_batch": 3})
+    batched.batched, batched.max_batch = True, 3  # as on a GPU
+    alone = LDMVFIBackend(torch.device("cpu"), **options)
+    assert alone.max_batch == 1 and not alone.batched
+    generator = torch.Generator().manual_seed(0)
+    frames = {key: torch.rand(3, 24, 40, generator=generator) * 2 - 1 for key in "abcd"}
+    # b is shared by two pairs of one chunk; the fourth pair makes a second chunk
+    pairs = [Pair("a", "b", 0.5, 11), Pair("b", "c", 0.5, 12), Pair("c", "d", 0.5, 13)]
+    pairs.append(Pair("a", "d", 0.5, 14))
+    with torch.inference_mode():
+        together = list(batched.interpolate_pairs(pairs, frames.__getitem__))
+        one_by_one = list(alone.interpolate_pairs(pairs, frames.__getitem__))
+    for made, expected in zip(together, one_by_one, strict=True):
+        torch.testing.assert_close(made, expected, rtol=0, atol=1e-4)
+    assert (together[0] - together[1]).abs().max() > 1e-2  # the pairs differ: a real check
 
 
 def test_ldmvfi_refuses_times_other_than_the_midpoint(tmp_path, tiny_settings):

@@ -14,14 +14,21 @@ import os
 import re
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from support import ROOT, SNAKEFILE, SNAKEMAKE, add_sequence, run_snakemake, tree_bytes
+from support import (
+    ROOT,
+    SNAKEFILE,
+    SNAKEMAKE,
+    add_sequence,
+    run_snakemake,
+    tree_bytes,
+    wait_for,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -36,14 +43,6 @@ MODEL_JOB = "interpolate_batch000_level1"
 # make the frames, per-sequence scores and the metrics table (4 SLURM jobs), not the report's
 # plots and previews: those are CPU jobs like finish_sequence, and tests/workflow runs them.
 TARGET = "results/metrics.csv"
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.5)
 
 
 def run_script(name: str, env: dict[str, str], timeout: float) -> tuple[int, str]:
@@ -231,11 +230,15 @@ def slurm_run(
             running = (MODEL_JOB, "RUNNING") in in_flight.values()
             return proc.poll() is not None or (copied and running)
 
-        wait_for(model_job_running, 300, "the model job to run after the keyframes are copied")
+        wait_for(
+            model_job_running, 300, "the model job to run after the keyframes are copied", poll=0.5
+        )
         assert proc.poll() is None, f"snakemake ended early ({proc.returncode}); see {log_path}"
         proc.send_signal(signal.SIGINT)  # as Ctrl-C: snakemake cancels its SLURM jobs
         proc.wait(timeout=120)
-        wait_for(lambda: not queued_jobs(slurm_env, workdir), 180, "cancelled jobs to leave")
+        wait_for(
+            lambda: not queued_jobs(slurm_env, workdir), 180, "cancelled jobs to leave", poll=0.5
+        )
         keyframe_mtime = (workdir / KEYFRAME).stat().st_mtime_ns
         resumed = subprocess.run(
             [*command, "--rerun-incomplete", *run_config],

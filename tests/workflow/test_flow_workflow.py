@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from support import run_snakemake
 
-from vfi.demo import render_sequence
-from vfi.frames import read_frame, write_frame
+from vfi.data.demo import render_sequence
+from vfi.io.frames import read_frame, write_frame
 
 pytestmark = pytest.mark.workflow
 

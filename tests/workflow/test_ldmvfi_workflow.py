@@ -8,21 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from support import add_sequence, run_snakemake
+from support import TINY_CKPT, TINY_CONFIG, add_sequence, run_snakemake
 
-from vfi.frames import read_frame
+from vfi.io.frames import read_frame
 
 pytestmark = pytest.mark.workflow
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ldmvfi"
 
 
 def tiny_config(tmp_path: Path, **ldmvfi) -> Path:
     config = {
         "backend": "ldmvfi",
         "ldmvfi": {
-            "checkpoint": str(FIXTURES / "tiny.ckpt"),
-            "config": str(FIXTURES / "tiny_config.yaml"),
+            "checkpoint": str(TINY_CKPT),
+            "config": str(TINY_CONFIG),
             "steps": 4,
             **ldmvfi,
         },

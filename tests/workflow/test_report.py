@@ -14,10 +14,9 @@ import pytest
 from PIL import Image
 from support import run_snakemake, snakemake_command
 
-from vfi.backends import REGISTRY
-from vfi.dataset import discover
-from vfi.pipeline import resolve_timing
-from vfi.scoring import CSV_COLUMNS
+from vfi.backends import resolve_timing
+from vfi.data.sequences import discover
+from vfi.evaluation.scoring import CSV_COLUMNS
 
 pytestmark = pytest.mark.workflow
 
@@ -96,7 +95,7 @@ def test_metrics_csv_has_a_row_per_scored_frame_with_time_and_every_metric(repor
     gen = next(r for r in rows if r["mode"] == "generate" and r["frame"] == "5")
     assert (gen["level"], gen["prev"], gen["next"]) == ("2", "1", "10")
     # Frame 5 shows time 5 where the backend is asked for exact times, else the midpoint 5.5.
-    timing = resolve_timing("auto", REGISTRY[gen["backend"]].supports_any_time)
+    timing = resolve_timing("auto", gen["backend"])
     assert float(gen["effective_time"]) == {"exact": 5.0, "midpoint": 5.5}[timing]
 
 

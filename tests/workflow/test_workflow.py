@@ -1,4 +1,4 @@
-"""The workflow end to end with the real snakemake binary and the blend backend."""
+"""The workflow end to end with the real snakemake binary (default backend: flow)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from support import run_snakemake, snakemake_command, tree_bytes
+from support import run_snakemake, snakemake_command, tree_bytes, wait_for
 
-from vfi.dataset import discover
-from vfi.frames import probe_frame
+from vfi.data.sequences import discover
+from vfi.io.frames import probe_frame
 
 pytestmark = pytest.mark.workflow
 
@@ -129,14 +128,6 @@ def test_on_invalid_skip_runs_the_other_sequences(tmp_path, demo_data):
     assert job_counts(result.stdout)["finish_sequence"] == 4
 
 
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
 def count_files(folder: Path) -> int:
     return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
@@ -197,7 +188,7 @@ def test_interrupted_run_resumes_to_identical_bytes(tmp_path, demo_data, finishe
 
 
 def test_inputs_are_never_modified(finished_run, demo_data, tmp_path):
-    from vfi.demo import write_demo
+    from vfi.data.demo import write_demo
 
     write_demo(tmp_path, height=32, width=48)
     assert tree_bytes(demo_data) == tree_bytes(tmp_path)

@@ -1,9 +1,9 @@
 """Classical optical-flow interpolation behind the backend interface: any t, no weights, CPU.
 
 The default backend: it needs nothing beyond the installed packages and is the baseline LDMVFI
-must beat. The algorithm lives in `vfi.opticalflow`; this class only converts tensors. Output is
-deterministic: the same bytes on every rerun (checked with 1, 2 and 4 OpenCV threads); OpenCV
-is still pinned to a fixed thread count so that jobs beside it keep their cores.
+must beat. The algorithm lives in `vfi.models.opticalflow`; this class only converts tensors.
+Output is deterministic: the same bytes on every rerun (checked with 1, 2 and 4 OpenCV
+threads); OpenCV is still pinned to a fixed thread count so that jobs beside it keep their cores.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from vfi.backends.base import Backend
-from vfi.opticalflow import interpolate_frame
-from vfi.opticalflow.estimate import DEFAULT_METHOD, FlowMethod
+from vfi.models.opticalflow import interpolate_frame
+from vfi.models.opticalflow.estimate import DEFAULT_METHOD, FlowMethod
 
 # OpenCV's thread count: fixed, so results never depend on the machine's core count.
 OPENCV_THREADS = 2

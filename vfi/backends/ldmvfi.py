@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 
 from vfi.backends.base import Backend, FrameLoader, Pair, chunks
-from vfi.ldmvfi import LDMVFI
-from vfi.ldmvfi.model import EncodedFrames
-from vfi.ldmvfi.precision import resolve_precision
+from vfi.models.ldmvfi import LDMVFI
+from vfi.models.ldmvfi.model import EncodedFrames
+from vfi.models.ldmvfi.precision import resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,8 @@ class LDMVFIBackend(Backend):
         # CPU, kernels round differently for different batch sizes, so each pair runs alone
         # (CPU runs are for small data; batching gains little there). On CUDA, batching is
         # kept for speed and deterministic algorithms make equal batches give equal bytes.
-        self.max_batch = 1 if device.type == "cpu" else max_batch
+        self.batched = device.type != "cpu"
+        self.max_batch = max_batch if self.batched else 1
         if device.type == "cuda":
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.backends.cudnn.benchmark = False
@@ -121,10 +122,10 @@ class LDMVFIBackend(Backend):
             yield from out
 
     def _encode(self, keys: list[Hashable], load: FrameLoader) -> dict[Hashable, EncodedFrames]:
-        """Encodings of the frames `keys`: one by one on the CPU (see `max_batch`), else batched."""
+        """Encodings of the frames `keys`: batched, or one by one (see `batched`)."""
         if not keys:
             return {}
-        groups = [[k] for k in keys] if self.device.type == "cpu" else [keys]
+        groups = [keys] if self.batched else [[k] for k in keys]
         result: dict[Hashable, EncodedFrames] = {}
         for group in groups:
             frames = torch.stack([load(k) for k in group]).to(self.device)

@@ -1,20 +1,5 @@
 # CPU jobs: per-sequence provenance and metrics, then one table of all scored frames.
 
-# LPIPS weights are checked before any job runs, so a run with metrics.lpips: required and no
-# weights stops at once with the file to fetch, not after hours of interpolation.
-if SETTINGS.metrics.lpips != "disabled" and any(seq.scored for seq in SEQUENCES.values()):
-    from vfi.lpips_metric import explain, missing_weights_message
-
-    if problem := missing_weights_message(SETTINGS.metrics.lpips_net, SETTINGS.metrics.lpips_weights):
-        if SETTINGS.metrics.lpips == "required":
-            raise WorkflowError(explain(problem, "required"))
-        logger.warning(explain(problem, SETTINGS.metrics.lpips))
-
-
-def finish_inputs(wildcards):
-    return sequence_outputs(wildcards.seq)
-
-
 rule finish_sequence:
     input:
         finish_inputs,
@@ -42,8 +27,10 @@ rule finish_sequence:
         RESULTS / "logs" / "finish_sequence" / "{seq}.log",
     benchmark:
         RESULTS / "benchmarks" / "finish_sequence" / "{seq}.tsv"
+    conda:
+        ENV
     shell:
-        "{VFI} finish --settings-json {params.settings:q} --sequence {wildcards.seq:q} 2> {log:q}"
+        "vfi finish --settings-json {params.settings:q} --sequence {wildcards.seq:q} 2> {log:q}"
 
 
 rule aggregate_metrics:
@@ -60,5 +47,7 @@ rule aggregate_metrics:
         RESULTS / "logs" / "aggregate_metrics.log",
     benchmark:
         RESULTS / "benchmarks" / "aggregate_metrics.tsv"
+    conda:
+        ENV
     shell:
-        "{VFI} aggregate --out {output:q} {input:q} 2> {log:q}"
+        "vfi aggregate --out {output:q} {input:q} 2> {log:q}"

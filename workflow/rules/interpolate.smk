@@ -3,25 +3,27 @@
 
 
 for batch in BATCHES:
-    if any(seq.mode == "generate" for seq in batch.sequences):
+    if generation_names(batch):
 
         rule:
             name:
                 f"copy_keyframes_batch{batch.index:03d}"
             input:
-                [p for seq in batch.sequences for p in map(seq.known.get, sorted(seq.known)) if seq.mode == "generate"],
+                keyframe_inputs(batch),
             output:
-                [p for seq in batch.sequences for p in LAYOUT.copied_keyframes(seq)],
+                keyframe_outputs(batch),
             params:
-                sequences=[s.name for s in batch.sequences if s.mode == "generate"],
+                sequences=generation_names(batch),
                 settings=settings_json(),
             log:
                 RESULTS / "logs" / f"copy_keyframes_batch{batch.index:03d}.log",
             benchmark:
                 RESULTS / "benchmarks" / f"copy_keyframes_batch{batch.index:03d}.tsv"
             localrule: True
+            conda:
+                ENV
             shell:
-                "{VFI} copy-keyframes --settings-json {params.settings:q}"
+                "vfi copy-keyframes --settings-json {params.settings:q}"
                 " --sequences {params.sequences:q} 2> {log:q}"
 
     for job in level_jobs(batch, LAYOUT):
@@ -44,6 +46,8 @@ for batch in BATCHES:
                 RESULTS / "benchmarks" / f"{job.name}.tsv"
             resources:
                 gpu=1,
+            conda:
+                ENV
             shell:
-                "{VFI} interpolate --settings-json {params.settings:q} --level {params.level}"
+                "vfi interpolate --settings-json {params.settings:q} --level {params.level}"
                 " --sequences {params.sequences:q} 2> {log:q}"

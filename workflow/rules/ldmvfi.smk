@@ -2,7 +2,7 @@
 # (EMA U-Net + autoencoder once, safetensors), so that every model job loads in about a second.
 
 
-if MODEL_WEIGHTS and Path(SETTINGS.ldmvfi.checkpoint).resolve() != MODEL_WEIGHTS[0].resolve():
+if CONVERT_CHECKPOINT:
 
     rule convert_checkpoint:
         input:
@@ -17,5 +17,7 @@ if MODEL_WEIGHTS and Path(SETTINGS.ldmvfi.checkpoint).resolve() != MODEL_WEIGHTS
             RESULTS / "logs" / "convert_checkpoint.log",
         benchmark:
             RESULTS / "benchmarks" / "convert_checkpoint.tsv"
+        conda:
+            ENV
         shell:
-            "{VFI} convert-checkpoint {input:q} {output:q} {params.config} 2> {log:q}"
+            "vfi convert-checkpoint {input:q} {output:q} {params.config} 2> {log:q}"

@@ -45,8 +45,10 @@ rule summarise_metrics:
         RESULTS / "logs" / "summarise_metrics.log",
     benchmark:
         RESULTS / "benchmarks" / "summarise_metrics.tsv"
+    conda:
+        ENV
     shell:
-        "{VFI} summarise --metrics {input:q} --summary {output.summary:q}"
+        "vfi summarise --metrics {input:q} --summary {output.summary:q}"
         " --overview {output.overview:q} --summary-page {output.page:q}"
         " --sequence-pages {params.pages:q} --sequences {params.sequences:q} 2> {log:q}"
 
@@ -76,8 +78,10 @@ rule plot_metrics:
         RESULTS / "logs" / "plot_metrics.log",
     benchmark:
         RESULTS / "benchmarks" / "plot_metrics.tsv"
+    conda:
+        ENV
     shell:
-        "{VFI} plot-metrics --metrics {input:q} --distribution {output.distribution:q}"
+        "vfi plot-metrics --metrics {input:q} --distribution {output.distribution:q}"
         " {params.optional} 2> {log:q}"
 
 
@@ -108,8 +112,10 @@ rule preview_sequence:
         RESULTS / "logs" / "preview_sequence" / "{seq}.log",
     benchmark:
         RESULTS / "benchmarks" / "preview_sequence" / "{seq}.tsv"
+    conda:
+        ENV
     shell:
-        "{VFI} preview --settings-json {params.settings:q} --sequence {wildcards.seq:q}"
+        "vfi preview --settings-json {params.settings:q} --sequence {wildcards.seq:q}"
         " --animation {output.animation:q} --strips-dir {output.strips:q} 2> {log:q}"
 
 
@@ -136,6 +142,8 @@ rule plot_runtimes:
     benchmark:
         # Not in its own figure: it is written after this job ends.
         RESULTS / "benchmarks" / "plot_runtimes.tsv"
+    conda:
+        ENV
     shell:
-        "{VFI} runtimes --root {params.root:q} --csv {output.table:q} --plot {output.plot:q}"
+        "vfi runtimes --root {params.root:q} --csv {output.table:q} --plot {output.plot:q}"
         " {input:q} 2> {log:q}"

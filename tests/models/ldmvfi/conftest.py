@@ -1,0 +1,34 @@
+"""Shared fixtures for the LDMVFI fidelity tests: the official goldens and the tiny checkpoint.
+
+The files under tests/fixtures/ldmvfi/ are golden outputs of the official implementation; see
+tests/fixtures/README.md for how they were made and the tolerances they allow.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from support import LDMVFI_FIXTURES, TINY_CKPT
+
+
+@pytest.fixture(autouse=True)
+def _fidelity_numerics():
+    """Goldens were computed in float32 with TF32 off; keep every test in that regime."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    yield
+
+
+@pytest.fixture(scope="session")
+def golden() -> dict[str, torch.Tensor]:
+    return torch.load(LDMVFI_FIXTURES / "tiny_golden.pt", map_location="cpu", weights_only=True)
+
+
+@pytest.fixture(scope="session")
+def dsepconv_golden() -> dict[str, torch.Tensor]:
+    return torch.load(LDMVFI_FIXTURES / "dsepconv_golden.pt", map_location="cpu", weights_only=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_state_dict() -> dict[str, torch.Tensor]:
+    return torch.load(TINY_CKPT, map_location="cpu", weights_only=True)["state_dict"]

@@ -1,0 +1,49 @@
+"""Where every output of a sequence goes, in the users' layout.
+
+    <output_dir>/<seq>/frame_001.png ... frame_019.png     generation (keyframes copied through)
+    <output_dir>/<seq>/interpolated_frames/2.png           evaluation
+    <output_dir>/<seq>/metrics.txt, metrics.csv            where ground truth exists
+    <output_dir>/<seq>/provenance.json                     always
+
+One place computes these paths, so the workflow (which declares them) and the jobs (which write
+them) cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vfi.data.sequences import Sequence
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    output_dir: Path
+    evaluate_subdir: str = "interpolated_frames"
+
+    def sequence_dir(self, seq: Sequence) -> Path:
+        return Path(self.output_dir) / seq.name
+
+    def frame(self, seq: Sequence, index: int) -> Path:
+        """The output file of a generated (or, for generation, copied) frame."""
+        folder = self.sequence_dir(seq)
+        if seq.mode == "evaluate":
+            folder = folder / self.evaluate_subdir
+        return folder / seq.naming.filename(index)
+
+    def source(self, seq: Sequence, index: int) -> Path:
+        """Where a job reads frame `index` from: the input for known frames, else the output."""
+        return seq.known[index] if index in seq.known else self.frame(seq, index)
+
+    def copied_keyframes(self, seq: Sequence) -> list[Path]:
+        return [self.frame(seq, i) for i in sorted(seq.known)] if seq.mode == "generate" else []
+
+    def metrics_txt(self, seq: Sequence) -> Path:
+        return self.sequence_dir(seq) / "metrics.txt"
+
+    def metrics_csv(self, seq: Sequence) -> Path:
+        return self.sequence_dir(seq) / "metrics.csv"
+
+    def provenance(self, seq: Sequence) -> Path:
+        return self.sequence_dir(seq) / "provenance.json"

@@ -1,0 +1,1 @@
+"""Scores of the made frames against ground truth (PSNR, SSIM, LPIPS) and their statistics."""

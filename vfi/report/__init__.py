@@ -1,0 +1,1 @@
+"""What people look at: figures, previews, report pages and job runtimes."""
