@@ -78,10 +78,10 @@ def test_by_frame_plot_draws_the_mean_of_each_frame_over_sequences():
     table = metrics_table()
     (mean,) = [
         line
-        for line in panel(figure_metric_by_frame(table), "ssim").lines
+        for line in panel(figure_metric_by_frame(table), "psnr").lines
         if line.get_label() == "mean"
     ]
-    expected = table.groupby("frame")["ssim"].mean()
+    expected = table.groupby("frame")["psnr"].mean()
     np.testing.assert_array_equal(mean.get_xdata(), expected.index.to_numpy())
     np.testing.assert_allclose(mean.get_ydata(), expected.to_numpy())
 
