@@ -39,11 +39,13 @@ from vfi.backends import create_backend, resolve_timing
 from vfi.backends.base import Backend
 from vfi.backends.flow import FlowBackend
 from vfi.data.demo import render_sequence, write_demo
+from vfi.data.intensity import Normalisation
 from vfi.data.sequences import discover
 from vfi.evaluation.metrics import score
 from vfi.io.frames import read_frame
 from vfi.io.tensors import from_model_tensor, to_model_tensor
 from vfi.models.opticalflow.estimate import FlowMethod
+from vfi.pipeline.interpolate import normalisation_of
 
 SPEED_SIZES = ((512, 512), (752, 1024), (1504, 2048))  # (height, width)
 QUALITY_SIZES = ((96, 128), (384, 512))
@@ -53,7 +55,7 @@ def _speed_worker(pair_file: str, repeats: int, queue: multiprocessing.Queue) ->
     """In a fresh process: time the backend on one pair, report peak memory above the start."""
     torch.set_num_threads(2)
     pair = np.load(pair_file)
-    prev, nxt = (to_model_tensor(f)[None] for f in pair)
+    prev, nxt = (to_model_tensor(f, Normalisation.raw(8 * f.itemsize))[None] for f in pair)
     _reset_peak_rss()
     base_rss = _rss_kib("VmRSS")
     backend = FlowBackend(torch.device("cpu"))
@@ -112,14 +114,15 @@ def run_hierarchy(backend: Backend, data_dir: Path, name: str) -> dict[str, list
     scores: dict[str, list[dict]] = {"evaluate": [], "generate": []}
     for seq in discover(data_dir).sequences:
         frames = {i: read_frame(p) for i, p in seq.known.items()}
+        mapping = normalisation_of(seq, "auto")
         for level in sorted({f.level for f in seq.plan}):
             for frame in (f for f in seq.plan if f.level == level):
-                prev = to_model_tensor(frames[frame.prev])[None]
-                nxt = to_model_tensor(frames[frame.next])[None]
+                prev = to_model_tensor(frames[frame.prev], mapping)[None]
+                nxt = to_model_tensor(frames[frame.next], mapping)[None]
                 times = torch.tensor([frame.time(timing)], dtype=torch.float32)
                 with torch.inference_mode():
                     out = backend.interpolate(prev, nxt, times, [0])[0]
-                frames[frame.index] = from_model_tensor(out, seq.info)
+                frames[frame.index] = from_model_tensor(out, seq.info, mapping)
         for index in seq.scored:
             truth = read_frame(seq.ground_truth[index])
             scores[seq.mode].append(score(frames[index], truth))

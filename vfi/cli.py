@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import traceback
 from pathlib import Path
 
 from vfi.settings import Settings
@@ -40,7 +42,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _sequences(settings: Settings, names: list[str] | None):
     from vfi.data.sequences import discover
 
-    found = discover(Path(settings.data_dir), settings.mode, only=names)  # type: ignore[arg-type]
+    found = discover(
+        Path(settings.data_dir),
+        settings.mode,  # type: ignore[arg-type]
+        only=names,
+        patterns=settings.frame_pattern,
+    )
     found.raise_if_problems()
     return found.sequences
 
@@ -49,6 +56,17 @@ def _layout(settings: Settings):
     from vfi.data.layout import OutputLayout
 
     return OutputLayout(Path(settings.output_dir), settings.evaluate_subdir)
+
+
+def _job_sequences(settings: Settings, args: argparse.Namespace):
+    """The sequences a job works on: named, or those its output files belong to."""
+    from vfi.pipeline.interpolate import sequences_for_outputs
+
+    if args.sequences:
+        return _sequences(settings, args.sequences)
+    if not args.outputs:
+        raise ValueError("name the sequences (--sequences) or the output files to make")
+    return _sequences(settings, sequences_for_outputs(args.outputs, _layout(settings)))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -61,9 +79,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from vfi.data.sequences import discover
+    from vfi.pipeline.checks import output_folder_problems, settings_problems
 
     settings = _settings(args)
-    found = discover(Path(settings.data_dir), settings.mode)  # type: ignore[arg-type]
+    problems = settings_problems(settings) + [
+        str(problem)
+        for problem in output_folder_problems(
+            Path(settings.data_dir),
+            {"output_dir": Path(settings.output_dir), "results_dir": Path(settings.results_dir)},
+        )
+    ]
+    for problem in problems:
+        print(f"settings: {problem}", file=sys.stderr)
+    found = discover(
+        Path(settings.data_dir),
+        settings.mode,  # type: ignore[arg-type]
+        patterns=settings.frame_pattern,
+    )
     for seq in found.sequences:
         print(
             f"ok   {seq.name}: {seq.mode}, {len(seq.known)} known, {len(seq.targets)} to make, "
@@ -71,23 +103,37 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
     if found.problems:
         print(found.report(), file=sys.stderr)
-        return 1
-    return 0
+    return 1 if problems or found.problems else 0
 
 
 def cmd_copy_keyframes(args: argparse.Namespace) -> int:
-    from vfi.pipeline.interpolate import copy_keyframes
+    from vfi.pipeline.interpolate import check_outputs, copy_keyframes
 
     settings = _settings(args)
-    copy_keyframes(_sequences(settings, args.sequences), _layout(settings))
+    layout = _layout(settings)
+    sequences = _job_sequences(settings, args)
+    if args.outputs:
+        expected = [
+            path
+            for seq in sequences
+            for path in [*layout.copied_keyframes(seq), layout.job_record(seq, 0)]
+            if seq.mode == "generate"
+        ]
+        check_outputs(args.outputs, expected, "copy-keyframes")
+    copy_keyframes([s for s in sequences if s.mode == "generate"], layout, args.job)
     return 0
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from vfi.pipeline.interpolate import run_level
+    from vfi.pipeline.interpolate import check_outputs, run_level
 
     settings = _settings(args)
-    run_level(_sequences(settings, args.sequences), args.level, _layout(settings), settings)
+    layout = _layout(settings)
+    sequences = _job_sequences(settings, args)
+    if args.outputs:
+        expected = [path for seq in sequences for path in layout.level_outputs(seq, args.level)]
+        check_outputs(args.outputs, expected, f"interpolate level {args.level}")
+    run_level(sequences, args.level, layout, settings, args.job)
     return 0
 
 
@@ -161,9 +207,12 @@ def cmd_preview(args: argparse.Namespace) -> int:
     settings = _settings(args)
     (seq,) = _sequences(settings, [args.sequence])
     layout = _layout(settings)
-    frames = write_animation(seq, layout, Path(args.animation))
-    strips = write_strips(seq, layout, Path(args.strips_dir))
-    log.info("%s: animation of %d frames, %d strip(s)", seq.name, frames, len(strips))
+    if args.animation:
+        frames = write_animation(seq, layout, Path(args.animation))
+        log.info("%s: animation of %d frames", seq.name, frames)
+    if args.strips_dir:
+        strips = write_strips(seq, layout, Path(args.strips_dir))
+        log.info("%s: %d strip(s)", seq.name, len(strips))
     return 0
 
 
@@ -206,6 +255,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vfi", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads of this job (torch, OpenCV, BLAS); the workflow passes each job's",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_settings(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -223,12 +277,22 @@ def build_parser() -> argparse.ArgumentParser:
     with_settings(sub.add_parser("check", help="validate the data")).set_defaults(func=cmd_check)
 
     copy = with_settings(sub.add_parser("copy-keyframes", help="copy keyframes to the output"))
-    copy.add_argument("--sequences", nargs="+", required=True)
+    copy.add_argument("--sequences", nargs="+", help="sequences whose keyframes to copy")
+    copy.add_argument(
+        "outputs", nargs="*", help="or: the output files to make (the workflow passes these)"
+    )
+    copy.add_argument("--job", help="the workflow's name of this job (kept in job records)")
     copy.set_defaults(func=cmd_copy_keyframes)
 
     interp = with_settings(sub.add_parser("interpolate", help="generate one level's frames"))
-    interp.add_argument("--level", type=int, required=True)
-    interp.add_argument("--sequences", nargs="+", required=True)
+    interp.add_argument("--level", type=int, required=True, help="level of the midpoint plan")
+    interp.add_argument("--sequences", nargs="+", help="sequences to make the level of")
+    interp.add_argument(
+        "outputs",
+        nargs="*",
+        help="or: the output files to make (frames and job records; the workflow passes these)",
+    )
+    interp.add_argument("--job", help="the workflow's name of this job (kept in job records)")
     interp.set_defaults(func=cmd_interpolate)
 
     finish = with_settings(sub.add_parser("finish", help="provenance and metrics of a sequence"))
@@ -302,10 +366,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     preview = with_settings(sub.add_parser("preview", help="animation and strips of a sequence"))
     preview.add_argument("--sequence", required=True)
-    preview.add_argument("--animation", required=True, help="animated PNG to write")
-    preview.add_argument("--strips-dir", required=True, help="folder for strip_NNN.png")
+    preview.add_argument("--animation", help="animated PNG to write")
+    preview.add_argument("--strips-dir", help="folder for strip_NNN.png (scored frames)")
     preview.set_defaults(func=cmd_preview)
     return parser
+
+
+def limit_threads(count: int) -> None:
+    """Keep a job to `count` CPU threads, so that `--cores N` never runs jobs that each use
+    every core. Environment variables reach libraries imported later (BLAS, OpenMP, torch);
+    OpenCV, already imported by the frame readers, is told directly."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(count)
+    import cv2
+
+    cv2.setNumThreads(count)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(count)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,9 +392,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.threads:
+        limit_threads(args.threads)
     try:
         return args.func(args)
     except (ValueError, RuntimeError, OSError) as err:
+        # The job's log keeps the whole story; its last line is the one clear message.
+        traceback.print_exc(file=sys.stderr)
         log.error("%s", err)
         return 1
 

@@ -2,18 +2,24 @@
 
 The defaults live here and only here. `workflow/schemas/config.schema.yaml` checks types and
 allowed values (and describes each key), and `config/config.yaml` lists every key with its
-default for users to edit (a test keeps it in step). The workflow passes its effective config to
-jobs as JSON, so a job sees exactly the settings the DAG was built with, `--config` included.
+default for users to edit (a test keeps it in step).
+
+Each kind of job is given only the settings that determine its outputs (`job_settings_json`):
+Snakemake reruns a job whose parameters changed, so editing a metrics option must not redo
+hours of interpolation, and changing a backend setting must redo all of it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+import os
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+
+from vfi.data.naming import FramePatterns
 
 
 @dataclass(frozen=True)
@@ -33,12 +39,27 @@ class MetricsSettings:
 
     lpips: required (fail without the weights), optional (record n/a with a warning), disabled.
     lpips_net: alex (the LPIPS authors' default) or vgg. lpips_weights: the backbone file, or
-    None for the torch hub cache (see `vfi.evaluation.lpips_scorer`).
+    None for the torch hub cache (see `vfi.evaluation.lpips_scorer`). data_range: the value of
+    a full-scale pixel for PSNR, SSIM and LPIPS: auto (the sequence's bit depth, see
+    `vfi.data.intensity`), dtype (255 or 65535) or a number.
     """
 
     lpips: str = "optional"
     lpips_net: str = "alex"
     lpips_weights: str | None = None
+    data_range: str | float = "auto"
+
+
+@dataclass(frozen=True)
+class ModelJobSettings:
+    """Resources of model jobs. Their rules are made per job, so a profile's set-resources
+    cannot name them; these keys can (in the config, or a --configfile a profile names)."""
+
+    threads: int = 2
+    mem_mb: int = 8000
+    runtime: int = 120
+    gpus: int = 1
+    slurm_partition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,29 +68,24 @@ class Settings:
     output_dir: str = "eval_results/CustomData"
     results_dir: str = "results"
     mode: str = "auto"
+    frame_pattern: FramePatterns = field(default_factory=FramePatterns)
     on_invalid: str = "fail"
     backend: str = "flow"
     timing: str = "auto"
+    intensity: str = "auto"
     batch_size: int = 8
     seed: int = 0
     device: str = "auto"
     evaluate_subdir: str = "interpolated_frames"
+    model_jobs: ModelJobSettings = field(default_factory=ModelJobSettings)
     ldmvfi: LDMVFISettings = field(default_factory=LDMVFISettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> Settings:
-        """Build from a config mapping; unknown keys are refused with their names."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(mapping) - known)
-        if unknown:
-            raise ValueError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
-        values = dict(mapping)
-        if "ldmvfi" in values:
-            values["ldmvfi"] = LDMVFISettings(**(values["ldmvfi"] or {}))
-        if "metrics" in values:
-            values["metrics"] = MetricsSettings(**(values["metrics"] or {}))
-        return cls(**values)
+        """Build from a config mapping (missing keys take their defaults); unknown keys are
+        refused with their names."""
+        return _build(cls, mapping, "")
 
     @classmethod
     def from_yaml(cls, path: Path) -> Settings:
@@ -87,3 +103,47 @@ class Settings:
     @classmethod
     def from_json(cls, text: str) -> Settings:
         return cls.from_mapping(json.loads(text))
+
+    def job_settings_json(self, job: JobKind) -> str:
+        """The settings a kind of job is given: only what determines its outputs, with paths
+        normalised, so that `results` and `./results/` are the same setting."""
+        values = {key: getattr(self, key) for key in JOB_KEYS[job]}
+        if job in ("model", "finish") and is_dataclass(getattr(self, self.backend, None)):
+            values[self.backend] = getattr(self, self.backend)
+        for key in ("data_dir", "output_dir"):
+            values[key] = os.path.normpath(values[key])
+        return json.dumps(
+            {k: asdict(v) if is_dataclass(v) else v for k, v in values.items()}, sort_keys=True
+        )
+
+
+JobKind = Literal["copy", "model", "finish", "preview"]
+_FIND = ("data_dir", "mode", "frame_pattern", "output_dir", "evaluate_subdir")
+_MAKE = ("backend", "timing", "intensity", "seed", "device")
+# Keys that no job output depends on: results_dir (tables only), on_invalid (which sequences run),
+# batch_size and model_jobs (how work is cut into jobs and what they may use).
+JOB_KEYS: dict[JobKind, tuple[str, ...]] = {
+    "copy": _FIND,
+    "preview": _FIND,
+    "model": _FIND + _MAKE,
+    "finish": _FIND + _MAKE + ("metrics",),
+}
+
+
+def _build(cls: type, mapping: dict[str, Any] | None, prefix: str) -> Any:
+    """A settings dataclass from a mapping, nested sections included."""
+    mapping = mapping or {}
+    if not isinstance(mapping, dict):
+        raise ValueError(f"setting {prefix.rstrip('.')} must be a mapping, got {mapping!r}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(mapping) - set(known))
+    if unknown:
+        names = [prefix + name for name in unknown]
+        raise ValueError(f"unknown setting(s) {names}; known: {sorted(prefix + k for k in known)}")
+    values = {}
+    for name, value in mapping.items():
+        default = known[name].default_factory  # type: ignore[misc]
+        if callable(default) and is_dataclass(default):
+            value = _build(default, value, f"{prefix}{name}.")
+        values[name] = value
+    return cls(**values)

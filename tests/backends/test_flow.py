@@ -9,6 +9,7 @@ from support import add_sequence
 
 from vfi.backends import create_backend
 from vfi.data.demo import render_sequence
+from vfi.data.intensity import Normalisation
 from vfi.data.layout import OutputLayout
 from vfi.data.sequences import discover
 from vfi.evaluation.metrics import psnr, ssim
@@ -109,7 +110,7 @@ def test_low_dynamic_range_sixteen_bit_data_is_interpolated_as_well():
 
     def as_dim_16bit(frame: torch.Tensor) -> torch.Tensor:
         pixels = np.rint(1500 + 400 * frame[0, 0].numpy()).astype(np.uint16)
-        return to_model_tensor(pixels)[None]
+        return to_model_tensor(pixels, Normalisation.raw(16))[None]
 
     prev, nxt, truth = (as_dim_16bit(shifted(d, 2 * d)) for d in (0.0, 4.0, 2.0))
     out = interpolate(prev, nxt, 0.5)
@@ -125,11 +126,11 @@ def test_reruns_give_identical_frames():
 
 def test_flow_beats_blend_on_moving_growing_cells():
     frames = render_sequence(9, 64, 80, rgb=False, bit_depth=8, seed=3)
-    prev, nxt = (to_model_tensor(frames[i])[None] for i in (0, 8))
+    prev, nxt = (to_model_tensor(frames[i], Normalisation.raw(8))[None] for i in (0, 8))
     truth = frames[4]
     info = type("Info", (), {"mode": "L", "bit_depth": 8})()
     made = {
-        name: from_model_tensor(interpolate(prev, nxt, 0.5, name)[0], info)
+        name: from_model_tensor(interpolate(prev, nxt, 0.5, name)[0], info, Normalisation.raw(8))
         for name in ("flow", "blend")
     }
     assert psnr(made["flow"], truth) > psnr(made["blend"], truth) + 2.0

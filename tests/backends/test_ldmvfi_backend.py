@@ -10,6 +10,7 @@ import torch
 from support import TINY_CKPT, TINY_CONFIG, add_sequence, tree_bytes
 
 from vfi.backends.base import Pair
+from vfi.data.intensity import Normalisation
 from vfi.data.layout import OutputLayout
 from vfi.data.plan import frame_seed
 from vfi.data.sequences import discover
@@ -43,8 +44,12 @@ def test_cpu_jobs_run_each_pair_alone_so_bytes_do_not_depend_on_the_batch(tmp_pa
     run_level(sequences, 1, OutputLayout(together), settings)
     for seq in sequences:
         run_level([seq], 1, OutputLayout(alone), settings)
-    assert tree_bytes(together) == tree_bytes(alone)
-    assert len(tree_bytes(together)) == 2
+
+    def frames(root):  # job records name the batch, which differs here by design
+        return {name: data for name, data in tree_bytes(root).items() if name.endswith(".png")}
+
+    assert frames(together) == frames(alone)
+    assert len(frames(together)) == 2
 
 
 def test_batched_path_gives_the_frames_of_pairs_run_alone(tiny_settings):
@@ -119,9 +124,12 @@ def test_shared_encodings_give_the_frames_of_separate_model_calls(tmp_path, tiny
     run_level([seq], 2, layout, settings)
     model = LDMVFI.from_checkpoint(settings.ldmvfi.checkpoint, config=settings.ldmvfi.config)
     for index, prev, nxt in ((5, 1, 10), (14, 10, 19)):
-        frames = [to_model_tensor(read_frame(layout.source(seq, i)))[None] for i in (prev, nxt)]
+        raw = Normalisation.raw(8)
+        frames = [
+            to_model_tensor(read_frame(layout.source(seq, i)), raw)[None] for i in (prev, nxt)
+        ]
         alone = model.interpolate(
             *frames, steps=2, seeds=[frame_seed(settings.seed, seq.name, index)]
         )
-        expected = from_model_tensor(alone[0], seq.info)
+        expected = from_model_tensor(alone[0], seq.info, raw)
         assert np.array_equal(read_frame(layout.frame(seq, index)), expected)

@@ -5,7 +5,9 @@ as gres), installing the Debian packages first when they are missing, and `slurm
 what it started. Skips where that cannot work: not root, no apt-get, packages that do not install,
 or the plugin not installed. One SLURM run is interrupted (SIGINT, as Ctrl-C) while its model job
 runs, then resumed; its outputs are compared with a local run's. Every SLURM job costs tens of
-seconds here (see TARGET), so the data are two tiny sequences that need one model job.
+seconds here (see TARGET), so the data are two tiny sequences that need one model job. The
+backend is ldmvfi with the tiny fixture weights, because only backends that use a GPU ask SLURM
+for one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +27,15 @@ from support import (
     ROOT,
     SNAKEFILE,
     SNAKEMAKE,
+    TINY_CKPT,
+    TINY_CONFIG,
     add_sequence,
     run_snakemake,
     tree_bytes,
     wait_for,
 )
+
+from vfi.pipeline.jobs import job_name
 
 pytestmark = pytest.mark.cluster
 
@@ -38,7 +45,7 @@ PROFILE = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"
 OUT = Path("eval_results/CustomData")
 # Copied by a local job (copy_keyframes), which finishes before the run is interrupted.
 KEYFRAME = OUT / "gen_a" / "frame_001.png"
-MODEL_JOB = "interpolate_batch000_level1"
+MODEL_JOB = job_name(1, "eval_b")  # level 1 of both sequences, sorted by name
 # Every job on this cluster costs 15-30 s (two nested snakemake starts plus polling), so the runs
 # make the frames, per-sequence scores and the metrics table (4 SLURM jobs), not the report's
 # plots and previews: those are CPU jobs like finish_sequence, and tests/workflow runs them.
@@ -102,9 +109,21 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def run_config(tiny_data: Path) -> list[str]:
-    """Config and target of both runs (last on the command line: options take lists)."""
-    return ["--config", f"data_dir={tiny_data}", "--", TARGET]
+def run_config(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Config and target of both runs (last on the command line: options take lists): ldmvfi
+    with the tiny weights, converted beforehand so that no conversion job runs on the cluster."""
+    folder = tmp_path_factory.mktemp("config")
+    weights = folder / "tiny.safetensors"
+    convert = [sys.executable, "-m", "vfi", "convert-checkpoint", str(TINY_CKPT), str(weights)]
+    subprocess.run([*convert, "--config", str(TINY_CONFIG)], check=True, capture_output=True)
+    config = {
+        "data_dir": str(tiny_data),
+        "backend": "ldmvfi",
+        "ldmvfi": {"checkpoint": str(weights), "steps": 2},
+        "model_jobs": {"mem_mb": 500, "runtime": 10},  # the node may be small
+    }
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    return ["--configfile", str(folder / "config.yaml"), "--", TARGET]
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +245,7 @@ def slurm_run(
         def model_job_running() -> bool:
             nonlocal in_flight
             in_flight = queued_jobs(slurm_env, workdir)
-            copied = "(Rule: copy_keyframes_batch000)" in log_path.read_text()
+            copied = f"(Rule: {job_name(0, 'gen_a')})" in log_path.read_text()
             running = (MODEL_JOB, "RUNNING") in in_flight.values()
             return proc.poll() is not None or (copied and running)
 

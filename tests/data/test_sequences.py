@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 from support import add_sequence, make_frame
 
+from vfi.data.naming import FramePatterns
 from vfi.data.sequences import DataError, discover
 from vfi.io.frames import write_frame
 
@@ -148,3 +149,83 @@ def test_unpadded_generation_names_stay_unpadded(tmp_path):
         write_frame(folder / f"frame_{i}.png", make_frame())
     (seq,) = discover(tmp_path).sequences
     assert seq.naming.filename(5) == "frame_5.png"
+
+
+def write_named(data_dir: Path, seq: str, names: list[str], subdir: str = "input") -> None:
+    for number, name in enumerate(names):
+        write_frame(data_dir / subdir / seq / name, make_frame(seed=number))
+
+
+@pytest.mark.parametrize(
+    ("names", "pattern", "made"),
+    [
+        (["t001.tif", "t019.tif"], r"t(\d+)", "t010.tif"),
+        (["Pos0_T003.png", "Pos0_T019.png"], r"Pos0_T(\d+)", "Pos0_T011.png"),
+        (["img_000000012.tif", "img_000000020.tif"], r"img_(\d+)", "img_000000016.tif"),
+        (["cells_1_ch00.png", "cells_5_ch00.png"], r"cells_(\d+)_ch00", "cells_3_ch00.png"),
+    ],
+)
+def test_lab_exports_are_recognised_by_a_pattern_and_made_frames_keep_their_names(
+    tmp_path, names, pattern, made
+):
+    write_named(tmp_path, "s", names)
+    assert "unrecognised frame name" in problems_text(tmp_path)  # not with the defaults
+    (seq,) = discover(tmp_path, patterns=FramePatterns(generate=pattern)).sequences
+    assert seq.mode == "generate" and len(seq.known) == 2
+    assert seq.naming.filename(seq.targets[0]) == made
+
+
+def test_ground_truth_follows_the_same_pattern(tmp_path):
+    write_named(tmp_path, "s", ["t01.png", "t05.png"])
+    write_named(tmp_path, "s", ["t03.png"], subdir="gt")
+    (seq,) = discover(tmp_path, patterns=FramePatterns(generate=r"t(\d+)")).sequences
+    assert seq.scored == [3]
+
+
+def test_evaluation_pattern_recognises_odd_frames_and_their_ground_truth(tmp_path):
+    write_named(tmp_path, "e", ["z1_c0.png", "z3_c0.png"])
+    write_named(tmp_path, "e", ["z2_c0.png"], subdir="gt")
+    patterns = FramePatterns(evaluate=r"z(\d+)_c0")
+    (seq,) = discover(tmp_path, patterns=patterns).sequences
+    assert seq.mode == "evaluate" and seq.naming.filename(2) == "z2_c0.png"
+
+
+def test_a_name_both_patterns_match_is_reported_with_what_to_do(tmp_path):
+    write_named(tmp_path, "s", ["1.png", "3.png"])
+    text = problems_text(tmp_path, patterns=FramePatterns(generate=r"(\d+)"))
+    assert "matches both frame_pattern.generate and frame_pattern.evaluate" in text
+    assert "mode: generate" in text
+
+
+def test_a_set_mode_uses_only_its_own_pattern(tmp_path):
+    write_named(tmp_path, "s", ["1.png", "3.png"])
+    (seq,) = discover(
+        tmp_path, mode="generate", patterns=FramePatterns(generate=r"(\d+)")
+    ).sequences
+    assert seq.mode == "generate" and seq.targets == [2]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"), [(r"t\d+", "has 0 groups"), (r"(t)(\d+)", "has 2 groups"), ("t(", "not a")]
+)
+def test_a_pattern_without_exactly_one_group_is_reported(tmp_path, pattern, why):
+    write_named(tmp_path, "s", ["t1.png", "t3.png"])
+    text = problems_text(tmp_path, patterns=FramePatterns(generate=pattern))
+    assert f"frame_pattern.generate {pattern!r}" in text and why in text
+
+
+def test_frames_named_in_two_ways_are_reported(tmp_path):
+    write_named(tmp_path, "s", ["a1.png", "b3.png"])
+    text = problems_text(tmp_path, patterns=FramePatterns(generate=r"[ab](\d+)"))
+    assert "named in more than one way" in text
+
+
+def test_a_multi_page_tiff_is_reported_before_any_job(tmp_path):
+    import numpy as np
+    import tifffile
+
+    add_sequence(tmp_path, "s", [1], suffix=".tif")
+    stack = np.zeros((4, 24, 32), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "input" / "s" / "frame_003.tif", stack, photometric="minisblack")
+    text = problems_text(tmp_path)
+    assert "frame_003.tif" in text and "4 pages" in text and "sequence 's'" in text

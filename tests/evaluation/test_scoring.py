@@ -19,6 +19,8 @@ from vfi.evaluation.scoring import (
 )
 from vfi.io.frames import read_frame, write_frame
 
+FULL_SCALE_8 = {"setting": "auto", "value": 255.0, "bits": 8, "largest_value": 255}
+
 
 @pytest.fixture
 def scored(tmp_path):
@@ -40,7 +42,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 def test_csv_has_one_row_per_frame_with_ground_truth(scored):
     seq, layout = scored
-    score_sequence(seq, layout, "blend", "midpoint")
+    score_sequence(seq, layout, "blend", "midpoint", FULL_SCALE_8)
     rows = read_rows(layout.metrics_csv(seq))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert [r["frame"] for r in rows] == ["2", "3"]
@@ -49,9 +51,9 @@ def test_csv_has_one_row_per_frame_with_ground_truth(scored):
 
 def test_csv_records_time_and_effective_time_of_the_plan(scored):
     seq, layout = scored
-    score_sequence(seq, layout, "blend", "midpoint")
+    score_sequence(seq, layout, "blend", "midpoint", FULL_SCALE_8)
     midpoint = {r["frame"]: r for r in read_rows(layout.metrics_csv(seq))}
-    score_sequence(seq, layout, "blend", "exact")
+    score_sequence(seq, layout, "blend", "exact", FULL_SCALE_8)
     exact = {r["frame"]: r for r in read_rows(layout.metrics_csv(seq))}
     # frame 2 is made from 1 and 3 (level 2): both timings agree; frame 3 from 1 and 5 too.
     assert (midpoint["2"]["prev"], midpoint["2"]["next"], midpoint["2"]["level"]) == ("1", "3", "2")
@@ -65,13 +67,13 @@ def test_effective_time_shows_where_a_midpoint_really_lies(tmp_path):
     layout = OutputLayout(tmp_path / "out")
     for index in seq.targets:
         write_frame(layout.frame(seq, index), make_frame(seed=index))
-    (row,) = score_sequence(seq, layout, "blend", "midpoint")
+    (row,) = score_sequence(seq, layout, "blend", "midpoint", FULL_SCALE_8)
     assert (row["prev"], row["next"], row["effective_time"]) == (1, 10, 5.5)
 
 
 def test_exact_copy_has_infinite_psnr_in_csv_and_is_left_out_of_the_mean(scored):
     seq, layout = scored
-    rows = score_sequence(seq, layout, "blend", "midpoint")
+    rows = score_sequence(seq, layout, "blend", "midpoint", FULL_SCALE_8)
     assert rows[1]["psnr"] == math.inf
     csv_rows = read_rows(layout.metrics_csv(seq))
     assert csv_rows[1]["psnr"] == "inf"
@@ -81,7 +83,7 @@ def test_exact_copy_has_infinite_psnr_in_csv_and_is_left_out_of_the_mean(scored)
 
 def test_lpips_not_computed_is_empty_in_csv_and_na_in_txt(scored):
     seq, layout = scored
-    score_sequence(seq, layout, "blend", "midpoint", None, "lpips n/a: no weights")
+    score_sequence(seq, layout, "blend", "midpoint", FULL_SCALE_8, None, "lpips n/a: no weights")
     assert all(r["lpips"] == "" for r in read_rows(layout.metrics_csv(seq)))
     text = layout.metrics_txt(seq).read_text()
     assert "# lpips n/a: no weights" in text
@@ -92,7 +94,7 @@ def test_lpips_not_computed_is_empty_in_csv_and_na_in_txt(scored):
 
 def test_lpips_values_from_a_scorer_reach_both_files(scored):
     seq, layout = scored
-    score_sequence(seq, layout, "blend", "midpoint", lambda pred, truth: 0.25)
+    score_sequence(seq, layout, "blend", "midpoint", FULL_SCALE_8, lambda pred, truth, peak: 0.25)
     assert [r["lpips"] for r in read_rows(layout.metrics_csv(seq))] == ["0.250000"] * 2
     assert layout.metrics_txt(seq).read_text().splitlines()[-1].split()[3] == "0.25000"
 
@@ -104,7 +106,7 @@ def test_metrics_txt_without_scored_frames_says_so():
 
 def test_aggregate_concatenates_in_sequence_order(tmp_path, scored):
     seq, layout = scored
-    score_sequence(seq, layout, "blend", "midpoint")
+    score_sequence(seq, layout, "blend", "midpoint", FULL_SCALE_8)
     other = tmp_path / "b.csv"
     other.write_text(layout.metrics_csv(seq).read_text().replace("seqA", "seqB"))
     out = tmp_path / "all.csv"

@@ -95,7 +95,78 @@ def test_finish_without_ground_truth_writes_provenance_and_says_nothing_was_scor
     # required LPIPS needs no weights when nothing is scored
     finish_sequence(seq, layout, replace(settings, metrics=MetricsSettings(lpips="required")))
     assert layout.metrics_csv(seq).read_text().splitlines() == [
-        "sequence,mode,frame,level,prev,next,time,effective_time,backend,psnr,ssim,lpips"
+        "sequence,mode,frame,level,prev,next,time,effective_time,backend,data_range,psnr,ssim,lpips"
     ]
     assert "nothing scored" in layout.metrics_txt(seq).read_text()
     assert len(json.loads(layout.provenance(seq).read_text())["frames"]) == 3
+
+
+def unrelated_12_bit_evaluation(data, layout_root):
+    """An evaluation sequence of 12-bit values in 16-bit files, and a 'prediction' that has
+    nothing to do with its ground truth but the same intensity range."""
+    rng = np.random.default_rng(0)
+
+    def frame():
+        return rng.integers(1500, 1900, (32, 48), dtype=np.uint16, endpoint=True)
+
+    for i in (1, 3):
+        write_frame(data / "input" / "e" / f"{i}.png", frame())
+    write_frame(data / "gt" / "e" / "2.png", frame())
+    (seq,) = discover(data).sequences
+    layout = OutputLayout(layout_root)
+    write_frame(layout.frame(seq, 2), frame())
+    return seq, layout
+
+
+def csv_row(layout, seq) -> dict[str, str]:
+    header, row = layout.metrics_csv(seq).read_text().splitlines()
+    return dict(zip(header.split(","), row.split(","), strict=True))
+
+
+def test_unrelated_12_bit_frame_scores_below_30_db_under_auto(tmp_path, settings):
+    seq, layout = unrelated_12_bit_evaluation(tmp_path / "data", tmp_path / "out")
+    finish_sequence(seq, layout, settings)
+    row = csv_row(layout, seq)
+    assert float(row["psnr"]) < 30 and float(row["data_range"]) == 4095
+    assert "# data range: 4095 (12-bit data; metrics.data_range: auto)" in (
+        layout.metrics_txt(seq).read_text()
+    )
+    data_range = json.loads(layout.provenance(seq).read_text())["data_range"]
+    assert data_range == {"setting": "auto", "value": 4095, "bits": 12, "largest_value": 1900}
+
+
+def test_dtype_data_range_gives_the_old_flattering_score(tmp_path, settings):
+    seq, layout = unrelated_12_bit_evaluation(tmp_path / "data", tmp_path / "out")
+    metrics = replace(settings.metrics, data_range="dtype")
+    finish_sequence(seq, layout, replace(settings, metrics=metrics))
+    row = csv_row(layout, seq)
+    assert float(row["psnr"]) > 50 and float(row["data_range"]) == 65535
+
+
+def test_a_number_as_data_range_is_used_as_given(tmp_path, settings):
+    seq, layout = unrelated_12_bit_evaluation(tmp_path / "data", tmp_path / "out")
+    metrics = replace(settings.metrics, data_range=2000)
+    finish_sequence(seq, layout, replace(settings, metrics=metrics))
+    made, truth = read_frame(layout.frame(seq, 2)), read_frame(seq.ground_truth[2])
+    assert float(csv_row(layout, seq)["psnr"]) == pytest.approx(psnr(made, truth, 2000), abs=1e-5)
+
+
+def test_provenance_merges_what_each_model_job_recorded(tmp_path, settings):
+    from vfi.pipeline.interpolate import run_level
+
+    add_sequence(tmp_path / "data", "g", [1, 5])
+    (seq,) = discover(tmp_path / "data").sequences
+    layout = OutputLayout(tmp_path / "out")
+    for level in (1, 2):
+        run_level([seq], level, layout, settings)
+    finish_sequence(seq, layout, settings)
+    record = json.loads(layout.provenance(seq).read_text())
+    assert [job["level"] for job in record["jobs"]] == [1, 2]
+    assert record["jobs"][0]["backend"] == {"name": "blend"}
+    assert record["intensity"] == {
+        "setting": "auto",
+        "mode": "raw",
+        "low": 0.0,
+        "high": 255.0,
+        "ceiling": 255.0,
+    }

@@ -38,5 +38,10 @@ def test_two_processes_write_the_same_bytes(tmp_path, backend):
         folder = tmp_path / run
         interpolate_in_a_new_process(replace(settings, output_dir=str(folder)), hash_seed)
         outputs.append(tree_bytes(folder))
-    assert sorted(outputs[0]) == ["grey/frame_002.png", "rgb/frame_003.png"]
+    assert sorted(outputs[0]) == [
+        "grey/.provenance/level_1.json",
+        "grey/frame_002.png",
+        "rgb/.provenance/level_1.json",
+        "rgb/frame_003.png",
+    ]
     assert outputs[0] == outputs[1]

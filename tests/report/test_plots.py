@@ -122,9 +122,9 @@ def write_benchmark(path, seconds, rss="120.5"):
 def test_benchmark_files_become_one_row_per_job(tmp_path):
     root = tmp_path / "benchmarks"
     write_benchmark(root / "finish_sequence" / "seqA.tsv", 2.5)
-    write_benchmark(root / "interpolate_batch001_level3.tsv", 7.0, rss="NA")
+    write_benchmark(root / "interpolate_level3_seqA_1f2e3d.tsv", 7.0, rss="NA")
     table = read_benchmarks(sorted(root.rglob("*.tsv")), root)
-    assert list(table["job"]) == ["finish_sequence/seqA", "interpolate_batch001_level3"]
+    assert list(table["job"]) == ["finish_sequence/seqA", "interpolate_level3_seqA_1f2e3d"]
     assert list(table["kind"]) == ["finish_sequence", "interpolate_level3"]
     assert list(table["seconds"]) == [2.5, 7.0]
     assert np.isnan(table["max_rss_mb"].iloc[1])
@@ -138,7 +138,7 @@ def test_a_file_that_is_not_a_benchmark_is_refused(tmp_path):
 
 def test_job_names_come_from_the_path_under_the_benchmarks_folder(tmp_path):
     assert job_name(tmp_path / "finish_sequence" / "seqA.tsv", tmp_path) == "finish_sequence/seqA"
-    assert job_kind("copy_keyframes_batch002") == "copy_keyframes"
+    assert job_kind("copy_keyframes_seqA_1f2e3d") == "copy_keyframes"
 
 
 def runtime_table(jobs: int) -> pd.DataFrame:

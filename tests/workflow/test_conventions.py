@@ -49,8 +49,8 @@ def test_the_working_directorys_config_is_read(tmp_path, data):
 def test_configfile_and_config_on_the_command_line_override_it(tmp_path, data):
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(f"data_dir: {data}\nbackend: blend\n")
-    (tmp_path / "other.yaml").write_text("backend: flow\nbatch_size: 3\n")
+    (tmp_path / "other.yaml").write_text("backend: flow\nseed: 3\n")
     result = run_snakemake(tmp_path, "-n", "-p", "--configfile", str(tmp_path / "other.yaml"))
-    assert shell_backends(result.stdout) == {"flow"} and '"batch_size": 3' in result.stdout
+    assert shell_backends(result.stdout) == {"flow"} and '"seed": 3' in result.stdout
     result = run_snakemake(tmp_path, "-n", "-p", "--config", "backend=flow")
     assert shell_backends(result.stdout) == {"flow"}

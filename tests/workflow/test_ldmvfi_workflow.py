@@ -56,7 +56,8 @@ def test_ldmvfi_backend_runs_end_to_end(tmp_path):
     provenance = json.loads((out / "gen-1" / "provenance.json").read_text())
     assert provenance["timing"] == "midpoint"
     assert [f["time"] for f in provenance["frames"]] == [0.5, 0.5, 0.5]
-    log = (tmp_path / "results" / "logs" / "interpolate_batch000_level1.log").read_text()
+    (log_file,) = (tmp_path / "results" / "logs").glob("interpolate_level1_*.log")
+    log = log_file.read_text()
     assert "DDIM step 4/4" in log
 
 

@@ -23,12 +23,13 @@ if TYPE_CHECKING:
 class BackendSpec:
     target: str  # "module:class", imported on use
     supports_any_time: bool  # False: only t = 0.5 (the midpoint) is meaningful
+    uses_gpu: bool  # its jobs claim a GPU (resources: gpu) where there is one
 
 
 REGISTRY: dict[str, BackendSpec] = {
-    "blend": BackendSpec("vfi.backends.blend:BlendBackend", supports_any_time=True),
-    "flow": BackendSpec("vfi.backends.flow:FlowBackend", supports_any_time=True),
-    "ldmvfi": BackendSpec("vfi.backends.ldmvfi:LDMVFIBackend", supports_any_time=False),
+    "blend": BackendSpec("vfi.backends.blend:BlendBackend", True, uses_gpu=False),
+    "flow": BackendSpec("vfi.backends.flow:FlowBackend", True, uses_gpu=False),
+    "ldmvfi": BackendSpec("vfi.backends.ldmvfi:LDMVFIBackend", False, uses_gpu=True),
 }
 
 

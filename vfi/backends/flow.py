@@ -2,24 +2,20 @@
 
 The default backend: it needs nothing beyond the installed packages and is the baseline LDMVFI
 must beat. The algorithm lives in `vfi.models.opticalflow`; this class only converts tensors.
-Output is deterministic: the same bytes on every rerun (checked with 1, 2 and 4 OpenCV
-threads); OpenCV is still pinned to a fixed thread count so that jobs beside it keep their cores.
+Output is deterministic: the same bytes on every rerun, whatever OpenCV's thread count (checked
+with 1, 2 and 4); the job sets that count from its `threads` (`vfi --threads`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 import torch
 
 from vfi.backends.base import Backend
 from vfi.models.opticalflow import interpolate_frame
 from vfi.models.opticalflow.estimate import DEFAULT_METHOD, FlowMethod
-
-# OpenCV's thread count: fixed, so results never depend on the machine's core count.
-OPENCV_THREADS = 2
 
 
 class FlowBackend(Backend):
@@ -28,7 +24,6 @@ class FlowBackend(Backend):
 
     def __init__(self, device: torch.device, method: FlowMethod = DEFAULT_METHOD) -> None:
         super().__init__(device)
-        cv2.setNumThreads(OPENCV_THREADS)
         self.method = method
 
     def interpolate(

@@ -18,8 +18,12 @@ from vfi.backends.base import Backend, FrameLoader, Pair, chunks
 from vfi.models.ldmvfi import LDMVFI
 from vfi.models.ldmvfi.model import EncodedFrames
 from vfi.models.ldmvfi.precision import resolve_precision
+from vfi.models.ldmvfi.sampler import check_step_count, sampler_steps
 
 log = logging.getLogger(__name__)
+
+# Steps of the published diffusion schedule (the config's `timesteps`).
+DDPM_STEPS = 1000
 
 WEIGHTS_HELP = (
     "LDMVFI needs the official checkpoint ldmvfi-vqflow-f32-c256-concat_max.ckpt (about 3.4 GB; "
@@ -63,6 +67,8 @@ class LDMVFIBackend(Backend):
         if problem:
             raise FileNotFoundError(problem)
         self.checkpoint, self.config = checkpoint, config
+        if sampler == "ddim":
+            check_step_count(DDPM_STEPS, steps)
         self.sampler, self.steps, self.eta = sampler, steps, eta
         # Determinism: a frame's bytes must not depend on which frames share its batch. On the
         # CPU, kernels round differently for different batch sizes, so each pair runs alone
@@ -140,8 +146,10 @@ class LDMVFIBackend(Backend):
             "config": self.config,
             "sampler": self.sampler,
             "steps": self.steps,
+            "sampler_steps": sampler_steps(self.sampler, self.steps, DDPM_STEPS),
             "eta": self.eta,
             "precision": self.precision.name,
+            "max_batch": self.max_batch,
         }
 
 

@@ -4,6 +4,7 @@
     <output_dir>/<seq>/interpolated_frames/2.png           evaluation
     <output_dir>/<seq>/metrics.txt, metrics.csv            where ground truth exists
     <output_dir>/<seq>/provenance.json                     always
+    <output_dir>/<seq>/.provenance/level_1.json ...        what each model job used (0: copies)
 
 One place computes these paths, so the workflow (which declares them) and the jobs (which write
 them) cannot disagree.
@@ -11,6 +12,7 @@ them) cannot disagree.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,3 +49,23 @@ class OutputLayout:
 
     def provenance(self, seq: Sequence) -> Path:
         return self.sequence_dir(seq) / "provenance.json"
+
+    def job_record(self, seq: Sequence, level: int) -> Path:
+        """What the model job of `level` used for this sequence (device, precision, software,
+        intensity mapping); the finish job merges these into provenance.json. Level 0: the
+        keyframe copy job."""
+        return self.sequence_dir(seq) / ".provenance" / f"level_{level}.json"
+
+    def job_records(self, seq: Sequence) -> list[Path]:
+        """The records of the model jobs (levels 1 and up)."""
+        return [self.job_record(seq, level) for level in sorted({f.level for f in seq.plan})]
+
+    def level_outputs(self, seq: Sequence, level: int) -> list[Path]:
+        """Everything the model job of `level` writes for this sequence: frames, then record."""
+        frames = [self.frame(seq, f.index) for f in seq.plan if f.level == level]
+        return [*frames, self.job_record(seq, level)]
+
+    def sequence_of(self, path: Path) -> str:
+        """The sequence an output file belongs to (its folder under output_dir)."""
+        relative = Path(os.path.normpath(path)).relative_to(os.path.normpath(self.output_dir))
+        return relative.parts[0]

@@ -4,8 +4,11 @@
     <data_dir>/input/<seq>/1.png, 3.png                   evaluation: odd frames
     <data_dir>/gt/<seq>/2.png (or frame_010.png)          ground truth, scored where present
 
-A sequence's mode follows from its file names. Every missing index between the first and the
-last known frame is a target, filled by the midpoint plan. Validation reads only file headers, so it
+A sequence's mode follows from its file names, matched (on the name without its suffix) against
+one regular expression per mode whose one group is the frame number; `FramePatterns` holds the
+defaults above and labs set their own (`frame_pattern:` in the config) for exports such as
+`t001.tif` or `Pos0_T003.png`. Every missing index between the first and the last known frame is
+a target, filled by the midpoint plan. Validation reads only file headers, so it
 is cheap enough to run whenever the workflow's DAG is built, and it collects every problem of every
 sequence instead of stopping at the first.
 """
@@ -19,20 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from vfi.data.naming import DEFAULT_PATTERNS, FrameNaming, FramePatterns, Mode
 from vfi.data.plan import PlannedFrame, midpoint_plan
 from vfi.io.frames import FRAME_SUFFIXES, FrameError, FrameInfo, probe_frame
 
-Mode = Literal["generate", "evaluate"]
 ModeSetting = Literal["auto", "generate", "evaluate"]
 
 INPUT_SUBDIR = "input"
 GT_SUBDIR = "gt"
 # Files that operating systems and tools leave in folders; never frames, never worth a word.
 IGNORED_NAMES = {"thumbs.db", "desktop.ini", "icon\r"}
-_PATTERNS: dict[Mode, re.Pattern[str]] = {
-    "generate": re.compile(r"^(frame_)(\d+)$"),
-    "evaluate": re.compile(r"^()(\d+)$"),
-}
 
 
 class DataError(ValueError):
@@ -52,21 +51,6 @@ class Problem:
         if self.path is not None:
             where.append(str(self.path))
         return f"{': '.join(where)}: {self.message}" if where else self.message
-
-
-@dataclass(frozen=True)
-class FrameNaming:
-    """How a sequence names its frames: prefix + index, zero-padded to `width` (0: no padding)."""
-
-    prefix: str
-    width: int
-    suffix: str
-
-    def stem(self, index: int) -> str:
-        return f"{self.prefix}{index:0{self.width}d}" if self.width else f"{self.prefix}{index}"
-
-    def filename(self, index: int) -> str:
-        return self.stem(index) + self.suffix
 
 
 @dataclass(frozen=True)
@@ -120,13 +104,18 @@ class Discovery:
 
 
 def discover(
-    data_dir: Path, mode: ModeSetting = "auto", only: Iterable[str] | None = None
+    data_dir: Path,
+    mode: ModeSetting = "auto",
+    only: Iterable[str] | None = None,
+    patterns: FramePatterns = DEFAULT_PATTERNS,
 ) -> Discovery:
     """Find and validate every sequence under `data_dir/input` (sorted by name).
 
     `only` restricts the work to the named sequences (a job needs just its own); naming a
     sequence that does not exist is a problem.
     """
+    if pattern_problems := patterns.problems():
+        return Discovery([], [Problem(text) for text in pattern_problems])
     data_dir = Path(data_dir)
     input_dir = data_dir / INPUT_SUBDIR
     if not data_dir.is_dir():
@@ -149,7 +138,7 @@ def discover(
         ]
         folders = [f for f in folders if f.name in wanted]
     for folder in folders:
-        sequence, found = _load_sequence(folder, data_dir / GT_SUBDIR / folder.name, mode)
+        sequence, found = _load_sequence(folder, data_dir / GT_SUBDIR / folder.name, mode, patterns)
         problems += found
         if sequence is not None and not found:
             sequences.append(sequence)
@@ -167,18 +156,17 @@ def _frame_files(folder: Path) -> tuple[list[Path], list[Path]]:
 
 
 def _parse_names(
-    seq: str, files: list[Path], mode: Mode, problems: list[Problem]
+    seq: str, files: list[Path], pattern: re.Pattern[str], problems: list[Problem]
 ) -> tuple[dict[int, Path], FrameNaming | None]:
-    """Index -> file for the files named in `mode`'s convention; problems for clashes."""
-    pattern = _PATTERNS[mode]
+    """Index -> file for the files whose names match `pattern`; problems for clashes."""
     by_index: dict[int, Path] = {}
     digits: list[str] = []
-    prefix = ""
+    namings: set[tuple[str, str]] = set()
     for path in files:
-        match = pattern.match(path.stem)
-        if match is None:
+        match = pattern.fullmatch(path.stem)
+        if match is None or not match.group(1).isdigit():
             continue
-        index = int(match.group(2))
+        index = int(match.group(1))
         if index in by_index:
             problems.append(
                 Problem(
@@ -189,10 +177,20 @@ def _parse_names(
             )
             continue
         by_index[index] = path
-        prefix = match.group(1)
-        digits.append(match.group(2))
+        namings.add((path.stem[: match.start(1)], path.stem[match.end(1) :]))
+        digits.append(match.group(1))
     if not by_index:
         return {}, None
+    if len(namings) > 1:
+        examples = ", ".join(sorted({p.name for p in by_index.values()})[:3])
+        problems.append(
+            Problem(
+                f"frames are named in more than one way ({examples}, ...); one naming per "
+                "sequence, so that made frames can be named like them",
+                seq,
+                files[0].parent,
+            )
+        )
     suffixes = Counter(p.suffix for p in by_index.values())
     if len(suffixes) > 1:
         problems.append(
@@ -207,11 +205,17 @@ def _parse_names(
         if len({len(d) for d in digits}) == 1 and any(d.startswith("0") for d in digits)
         else 0
     )
-    return by_index, FrameNaming(prefix, width, suffixes.most_common(1)[0][0])
+    prefix, tail = sorted(namings)[0]
+    return by_index, FrameNaming(prefix, width, suffixes.most_common(1)[0][0], tail)
+
+
+def _matches(pattern: re.Pattern[str], path: Path) -> bool:
+    match = pattern.fullmatch(path.stem)
+    return match is not None and match.group(1).isdigit()
 
 
 def _load_sequence(
-    folder: Path, gt_folder: Path, mode_setting: ModeSetting
+    folder: Path, gt_folder: Path, mode_setting: ModeSetting, patterns: FramePatterns
 ) -> tuple[Sequence | None, list[Problem]]:
     seq = folder.name
     problems: list[Problem] = []
@@ -220,23 +224,53 @@ def _load_sequence(
     files, _strays = _frame_files(folder)
     if not files:
         return None, [Problem("no frame files (.png, .tif) found", seq, folder)]
-    generate = [p for p in files if _PATTERNS["generate"].match(p.stem)]
-    evaluate = [p for p in files if _PATTERNS["evaluate"].match(p.stem)]
-    unrecognised = [p for p in files if p not in generate and p not in evaluate]
-    for path in unrecognised:
+    compiled = {mode: patterns.compiled(mode) for mode in ("generate", "evaluate")}
+    matching = {mode: [p for p in files if _matches(compiled[mode], p)] for mode in compiled}
+    if mode_setting != "auto":
+        other = "evaluate" if mode_setting == "generate" else "generate"
+        if not matching[mode_setting] and matching[other]:
+            return None, [
+                Problem(
+                    f"mode is set to {mode_setting!r} but the files are named for {other!r} "
+                    f"(frame_pattern.{other} {patterns.describe(other)!r}); set mode: auto",
+                    seq,
+                    folder,
+                )
+            ]
+        # One convention is set: names of the other mode are not frames of this sequence.
+        matching[other] = []
+    generate, evaluate = matching["generate"], matching["evaluate"]
+    named = " or ".join(
+        f"frame_pattern.{mode} {patterns.describe(mode)!r}"
+        for mode in ("generate", "evaluate")
+        if mode_setting in ("auto", mode)
+    )
+    both = [p for p in generate if p in evaluate]
+    for path in both:
         problems.append(
             Problem(
-                "unrecognised frame name; expected frame_NNN (generation) or N (evaluation)"
-                f" with a .png/.tif suffix; move or rename {path.name!r}",
+                "the name matches both frame_pattern.generate and frame_pattern.evaluate; set "
+                "mode: generate or mode: evaluate, or make the patterns exclusive",
                 seq,
                 path,
             )
         )
+    for path in (p for p in files if p not in generate and p not in evaluate):
+        problems.append(
+            Problem(
+                f"unrecognised frame name; expected a name matching {named} (the group is the "
+                f"frame number; .png/.tif suffix); move or rename {path.name!r}",
+                seq,
+                path,
+            )
+        )
+    if both:
+        return None, problems
     if generate and evaluate:
         problems.append(
             Problem(
-                "mixes generation names (frame_NNN) and evaluation names (N); "
-                "keep one convention per sequence",
+                "mixes generation names and evaluation names "
+                f"({generate[0].name}, {evaluate[0].name}); keep one convention per sequence",
                 seq,
                 folder,
             )
@@ -245,17 +279,7 @@ def _load_sequence(
     found_mode: Mode | None = "generate" if generate else ("evaluate" if evaluate else None)
     if found_mode is None:
         return None, problems
-    if mode_setting != "auto" and mode_setting != found_mode:
-        problems.append(
-            Problem(
-                f"mode is set to {mode_setting!r} but the files are named for {found_mode!r}"
-                " (frame_NNN = generate, N = evaluate); set mode: auto",
-                seq,
-                folder,
-            )
-        )
-        return None, problems
-    known, naming = _parse_names(seq, generate or evaluate, found_mode, problems)
+    known, naming = _parse_names(seq, generate or evaluate, compiled[found_mode], problems)
     if naming is None:
         return None, problems
     if len(known) < 2:
@@ -276,7 +300,9 @@ def _load_sequence(
             )
         )
     info = _check_frames(seq, known, problems)
-    ground_truth = _ground_truth(seq, gt_folder, found_mode, naming, plan, info, problems)
+    ground_truth = _ground_truth(
+        seq, gt_folder, found_mode, compiled[found_mode], naming, plan, info, problems
+    )
     if problems or info is None:
         return None, problems
     sequence = Sequence(seq, found_mode, known, ground_truth, naming, info, plan)
@@ -311,6 +337,7 @@ def _ground_truth(
     seq: str,
     gt_folder: Path,
     mode: Mode,
+    pattern: re.Pattern[str],
     naming: FrameNaming,
     plan: tuple[PlannedFrame, ...],
     info: FrameInfo | None,
@@ -321,7 +348,7 @@ def _ground_truth(
     if gt_folder.is_dir():
         files, _ = _frame_files(gt_folder)
         scratch: list[Problem] = []
-        found, _ = _parse_names(seq, files, mode, scratch)
+        found, _ = _parse_names(seq, files, pattern, scratch)
         truth = {i: p for i, p in found.items() if i in {f.index for f in plan}}
     if mode == "evaluate":
         for frame in plan:

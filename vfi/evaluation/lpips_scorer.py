@@ -9,7 +9,8 @@ both weight files are loaded with every key checked: a partly loaded model gives
 wrong numbers, which is worse than none.
 
 Values are >= 0 (0 for identical frames; lower is better), computed on RGB in [-1, 1] with
-grayscale replicated to three channels and 16-bit frames scaled by 65535, like the model inputs.
+grayscale replicated to three channels and values scaled by the sequence's data range (the same
+one PSNR and SSIM use; 255 or 65535 unless set otherwise).
 """
 
 from __future__ import annotations
@@ -196,19 +197,34 @@ class LPIPSScorer:
         _load_exactly(model.lins, _strip_prefix(linear), linear_path, "LPIPS linear layers")
         self.model = model.to(self.device).eval()
 
-    def __call__(self, prediction: np.ndarray, truth: np.ndarray) -> float:
-        """LPIPS distance >= 0 between two frames as read (8/16-bit, grayscale or RGB)."""
+    def __call__(
+        self, prediction: np.ndarray, truth: np.ndarray, data_range: float | None = None
+    ) -> float:
+        """LPIPS distance >= 0 between two frames as read (8/16-bit, grayscale or RGB).
+
+        Values are scaled by `data_range` (default: the file type's full scale) to [-1, 1], the
+        range LPIPS was trained on; predictions beyond the range are clipped to it.
+        """
         import torch
 
-        from vfi.io.tensors import to_model_tensor
-
         check_pair(prediction, truth)
-        a = to_model_tensor(prediction).unsqueeze(0).to(self.device)
-        b = to_model_tensor(truth).unsqueeze(0).to(self.device)
+        peak = float(data_range or np.iinfo(truth.dtype).max)
+        a = _lpips_input(prediction, peak).to(self.device)
+        b = _lpips_input(truth, peak).to(self.device)
         with torch.inference_mode():
             value = float(self.model(a, b).item())
         # Distances of unit-normalised features are >= 0 up to rounding.
         return max(value, 0.0)
+
+
+def _lpips_input(frame: np.ndarray, peak: float) -> torch.Tensor:
+    """1 x 3 x H x W float32 in [-1, 1]; grayscale replicated to three channels."""
+    import torch
+
+    unit = np.clip(frame.astype(np.float32) / np.float32(peak), 0.0, 1.0)
+    tensor = torch.from_numpy(unit)
+    tensor = tensor.unsqueeze(0).expand(3, -1, -1) if frame.ndim == 2 else tensor.permute(2, 0, 1)
+    return tensor.mul(2.0).sub(1.0).unsqueeze(0)
 
 
 def _strip_prefix(state: dict) -> dict:

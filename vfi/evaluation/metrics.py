@@ -1,9 +1,10 @@
 """Frame quality metrics, computed on the frames as written (integers, original bit depth).
 
-PSNR and SSIM use the full range of the bit depth (255 or 65535) as data range, so 8- and 16-bit
-scores are comparable; RGB frames are scored over all channels. LPIPS lives in
-`vfi.evaluation.lpips_scorer` (it needs torch and weights); a frame without it gets NaN, never a
-guess.
+PSNR and SSIM take the data range of the sequence (`vfi.data.intensity.resolve_data_range`:
+by default the full scale of its real bit depth, 4095 for 12-bit data in 16-bit files), so that
+scores of 8-, 12- and 16-bit data mean the same; RGB frames are scored over all channels. LPIPS
+lives in `vfi.evaluation.lpips_scorer` (it needs torch and weights); a frame without it gets NaN,
+never a guess.
 """
 
 from __future__ import annotations
@@ -30,38 +31,51 @@ def check_pair(prediction: np.ndarray, truth: np.ndarray) -> None:
         )
 
 
-def psnr(prediction: np.ndarray, truth: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB; infinite for identical frames."""
+def psnr(prediction: np.ndarray, truth: np.ndarray, data_range: float | None = None) -> float:
+    """Peak signal-to-noise ratio in dB with peak `data_range` (default: the file type's full
+    scale); infinite for identical frames."""
     # scikit-image (with SciPy) is imported on first use: this module is light to import.
     from skimage.metrics import peak_signal_noise_ratio
 
     check_pair(prediction, truth)
     if np.array_equal(prediction, truth):
         return math.inf
-    return float(peak_signal_noise_ratio(truth, prediction, data_range=max_value(truth.dtype)))
+    peak = data_range or max_value(truth.dtype)
+    return float(peak_signal_noise_ratio(truth, prediction, data_range=peak))
 
 
-def ssim(prediction: np.ndarray, truth: np.ndarray) -> float:
-    """Structural similarity (Gaussian-free 7x7 window, scikit-image defaults), in [-1, 1]."""
+def ssim(prediction: np.ndarray, truth: np.ndarray, data_range: float | None = None) -> float:
+    """Structural similarity (Gaussian-free 7x7 window, scikit-image defaults), in [-1, 1];
+    `data_range` sets its stabilising constants (default: the file type's full scale)."""
     from skimage.metrics import structural_similarity
 
     check_pair(prediction, truth)
     channel_axis = 2 if truth.ndim == 3 else None
     return float(
         structural_similarity(
-            truth, prediction, data_range=max_value(truth.dtype), channel_axis=channel_axis
+            truth,
+            prediction,
+            data_range=data_range or max_value(truth.dtype),
+            channel_axis=channel_axis,
         )
     )
+
+
+LPIPSFunction = Callable[[np.ndarray, np.ndarray, float], float]
+"""(prediction, truth, data range) -> LPIPS distance"""
 
 
 def score(
     prediction: np.ndarray,
     truth: np.ndarray,
-    lpips: Callable[[np.ndarray, np.ndarray], float] | None = None,
+    lpips: LPIPSFunction | None = None,
+    data_range: float | None = None,
 ) -> dict[str, float]:
-    """Every metric of one frame; LPIPS is NaN (not computed) when no scorer is given."""
+    """Every metric of one frame with one data range; LPIPS is NaN (not computed) when no
+    scorer is given."""
+    peak = data_range or max_value(truth.dtype)
     return {
-        "psnr": psnr(prediction, truth),
-        "ssim": ssim(prediction, truth),
-        "lpips": lpips(prediction, truth) if lpips is not None else math.nan,
+        "psnr": psnr(prediction, truth, peak),
+        "ssim": ssim(prediction, truth, peak),
+        "lpips": lpips(prediction, truth, peak) if lpips is not None else math.nan,
     }

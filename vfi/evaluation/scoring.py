@@ -4,12 +4,14 @@ Every target frame with ground truth is scored: the predicted even frames of eva
 sequences, and generated frames of generation sequences where gt/<seq>/frame_NNN exists.
 One CSV row per frame:
 
-    sequence, mode, frame, level, prev, next, time, effective_time, backend, psnr, ssim, lpips
+    sequence, mode, frame, level, prev, next, time, effective_time, backend, data_range,
+    psnr, ssim, lpips
 
 `time` is the t in (0, 1) the interpolator was asked for between parents `prev` and `next`;
 `effective_time` is the position in the sequence the frame really shows, in frame units
-(frame 5 made at t = 0.5 from 1 and 10 shows 5.5). PSNR is in dB (inf for an exact copy), SSIM
-in [-1, 1], LPIPS >= 0; a metric that was not computed is empty (NaN).
+(frame 5 made at t = 0.5 from 1 and 10 shows 5.5). `data_range` is the full-scale value the
+scores use (`vfi.data.intensity`). PSNR is in dB (inf for an exact copy), SSIM in [-1, 1],
+LPIPS >= 0; a metric that was not computed is empty (NaN).
 """
 
 from __future__ import annotations
@@ -18,15 +20,16 @@ import csv
 import io
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from vfi.data.intensity import BIT_DEPTHS, full_scale, resolve_data_range
 from vfi.data.layout import OutputLayout
 from vfi.data.plan import Timing
 from vfi.data.sequences import Sequence
-from vfi.evaluation.metrics import METRIC_NAMES, score
+from vfi.evaluation.metrics import METRIC_NAMES, LPIPSFunction, score
 from vfi.io.atomic import write_text_atomic
 from vfi.io.frames import read_frame
 
@@ -42,8 +45,28 @@ CSV_COLUMNS = (
     "time",
     "effective_time",
     "backend",
+    "data_range",
     *METRIC_NAMES,
 )
+
+
+def sequence_data_range(seq: Sequence, setting: str | float) -> dict[str, object]:
+    """The data range of a sequence's scores: the value, and how it was found.
+
+    `auto` needs the largest value of the sequence's inputs and ground truth, so those are read.
+    """
+    file_bits = seq.info.bit_depth
+    largest = None
+    if setting == "auto":
+        paths = [*seq.known.values(), *seq.ground_truth.values()]
+        largest = max(int(read_frame(path).max()) for path in paths)
+    value = resolve_data_range(setting, file_bits, largest if largest is not None else 0)
+    return {
+        "setting": setting,
+        "value": value,
+        "bits": next((b for b in BIT_DEPTHS if full_scale(b) == value), None),
+        "largest_value": largest,
+    }
 
 
 def score_sequence(
@@ -51,18 +74,24 @@ def score_sequence(
     layout: OutputLayout,
     backend: str,
     timing: Timing,
-    lpips: Callable[[np.ndarray, np.ndarray], float] | None = None,
+    data_range: dict[str, object],
+    lpips: LPIPSFunction | None = None,
     lpips_note: str | None = None,
 ) -> list[dict[str, object]]:
     """Score every target frame that has ground truth; write metrics.txt and metrics.csv.
 
-    `lpips` computes LPIPS (None: recorded as NaN, with `lpips_note` saying why in metrics.txt).
+    `data_range` comes from `sequence_data_range`. `lpips` computes LPIPS (None: recorded as
+    NaN, with `lpips_note` saying why in metrics.txt).
     """
+    peak = float(data_range["value"])  # type: ignore[arg-type]
     rows: list[dict[str, object]] = []
     for index in sorted(seq.scored):
         frame = seq.planned(index)
         values = score(
-            read_frame(layout.frame(seq, index)), read_frame(seq.ground_truth[index]), lpips
+            read_frame(layout.frame(seq, index)),
+            read_frame(seq.ground_truth[index]),
+            lpips,
+            peak,
         )
         rows.append(
             {
@@ -75,11 +104,12 @@ def score_sequence(
                 "time": frame.time(timing),
                 "effective_time": frame.effective_time(timing),
                 "backend": backend,
+                "data_range": peak,
                 **values,
             }
         )
         log.info("%s frame %d: %s", seq.name, index, _format_values(values))
-    text = format_metrics_txt(seq.name, backend, rows, lpips_note)
+    text = format_metrics_txt(seq.name, backend, rows, lpips_note, data_range)
     write_text_atomic(layout.metrics_txt(seq), text)
     write_text_atomic(layout.metrics_csv(seq), rows_to_csv(rows))
     return rows
@@ -95,7 +125,11 @@ def _cell(value: float, width: int, decimals: int) -> str:
 
 
 def format_metrics_txt(
-    sequence: str, backend: str, rows: list[dict[str, object]], lpips_note: str | None = None
+    sequence: str,
+    backend: str,
+    rows: list[dict[str, object]],
+    lpips_note: str | None = None,
+    data_range: dict[str, object] | None = None,
 ) -> str:
     """Human-readable: `#` comments, a header, one line per frame, then a `mean` line.
 
@@ -105,8 +139,9 @@ def format_metrics_txt(
     lines = [
         f"# sequence: {sequence}",
         f"# backend: {backend}",
-        "# psnr: dB, data range = full bit depth, higher is better; ssim: [-1, 1], higher is "
-        "better; lpips: >= 0, lower is better",
+        f"# data range: {describe_data_range(data_range)}",
+        "# psnr: dB, higher is better; ssim: [-1, 1], higher is better; lpips: >= 0, lower is "
+        "better",
     ]
     if lpips_note:
         lines.append(f"# {lpips_note}")
@@ -126,6 +161,15 @@ def format_metrics_txt(
             line("mean", {m: finite_mean([float(r[m]) for r in rows]) for m in METRIC_NAMES})
         )
     return "\n".join(lines) + "\n"
+
+
+def describe_data_range(data_range: dict[str, object] | None) -> str:
+    """E.g. `4095 (12-bit data; metrics.data_range: auto)`."""
+    if data_range is None:
+        return "full scale of the file type"
+    value = float(data_range["value"])  # type: ignore[arg-type]
+    bits = f"{data_range['bits']}-bit data; " if data_range.get("bits") else ""
+    return f"{value:g} ({bits}metrics.data_range: {data_range['setting']})"
 
 
 def finite_mean(values: list[float]) -> float:

@@ -8,9 +8,11 @@ tifffile. Frames are written atomically (`vfi.io.atomic`).
 from __future__ import annotations
 
 import io
+import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -98,8 +100,27 @@ def _probe_tiff(path: Path, size: int) -> FrameInfo:
             page = tif.pages.first
             shape, dtype = page.shape, page.dtype
             ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
+            # Counting pages walks the chain of page headers without decoding any pixels.
+            # Reduced-resolution pages (thumbnails, pyramid levels) are no further frames: the
+            # first page is still what gets read. Any other page makes the file a stack.
+            pages = len(tif.pages)
+            stack = pages > 1 and not all(tif.pages[i].is_reduced for i in range(1, pages))
+            # A stack can also sit behind one page header (ImageJ and tifffile write "truncated"
+            # files: one page whose description announces the whole stack); its series says so.
+            series_shape = shape if stack else tif.series[0].shape
     except Exception as err:  # tifffile raises several types for broken files
         raise FrameError(f"{path}: not a readable TIFF file ({err})") from err
+    if stack:
+        raise FrameError(
+            f"{path}: TIFF holds {pages} pages (a stack or time series); "
+            "export each frame as its own single-page file"
+        )
+    if tuple(series_shape) != tuple(shape):
+        images = math.prod(series_shape) // max(1, math.prod(shape))
+        raise FrameError(
+            f"{path}: TIFF holds {images} images behind one page (a stack or time series of "
+            f"shape {tuple(series_shape)}); export each frame as its own single-page file"
+        )
     if ends and max(ends) > size:
         raise FrameError(f"{path}: TIFF is truncated (image data ends past the end of the file)")
     return _info_from_array_shape(path, shape, dtype)
@@ -144,8 +165,12 @@ def read_frame(path: Path) -> np.ndarray:
     return array
 
 
-def encode_frame(array: np.ndarray, suffix: str) -> bytes:
-    """The file bytes of a frame; deterministic for the same pixels."""
+def encode_frame(array: np.ndarray, suffix: str, *, like: Path | None = None) -> bytes:
+    """The file bytes of a frame; deterministic for the same pixels (and the same `like`).
+
+    A TIFF frame takes the pixel size and ImageJ calibration of the TIFF file `like` (the
+    sequence's keyframe), if given: see `_tiff_calibration`. PNG frames ignore `like`.
+    """
     _info_from_array_shape(Path(f"<frame>{suffix}"), array.shape, array.dtype)
     suffix = suffix.lower()
     if suffix in PNG_SUFFIXES:
@@ -155,17 +180,100 @@ def encode_frame(array: np.ndarray, suffix: str) -> bytes:
             raise FrameError("OpenCV could not encode the frame as PNG")
         return buf.tobytes()
     if suffix in TIFF_SUFFIXES:
+        calibration = _tiff_calibration(like) if like is not None else {}
         out = io.BytesIO()
         photometric = "rgb" if array.ndim == 3 else "minisblack"
-        tifffile.imwrite(out, array, photometric=photometric, compression="zlib", metadata=None)
+        tifffile.imwrite(
+            out, array, photometric=photometric, compression="zlib", metadata=None, **calibration
+        )
         return out.getvalue()
     raise FrameError(f"cannot write frames as {suffix!r}; use .png or .tif")
 
 
-def write_frame(path: Path, array: np.ndarray) -> None:
-    """Write a frame atomically in the format its suffix names, keeping its mode and bit depth."""
+def write_frame(path: Path, array: np.ndarray, *, like: Path | None = None) -> None:
+    """Write a frame atomically in the format its suffix names, keeping its mode and bit depth.
+
+    `like`: a reference frame (the keyframe); a TIFF frame keeps its pixel size and ImageJ tags.
+    """
     path = Path(path)
-    write_bytes_atomic(path, encode_frame(array, path.suffix))
+    write_bytes_atomic(path, encode_frame(array, path.suffix, like=like))
+
+
+# Keys of an ImageJ description that make the image a stack; dropped unless they say 1.
+_IMAGEJ_STACK_KEYS = frozenset({b"images", b"channels", b"slices", b"frames"})
+_TIFF_DEFAULT_RESOLUTION_UNIT = int(tifffile.RESUNIT.INCH)  # when the tag is absent
+
+
+def _tiff_calibration(like: Path) -> dict[str, Any]:
+    """The `tifffile.imwrite` keywords that give a frame the calibration of the TIFF `like`.
+
+    Taken from `like`'s first page: XResolution and YResolution (the exact rationals) with
+    ResolutionUnit, and the ImageJ description (its raw bytes, from "ImageJ="; it holds unit,
+    spacing, finterval, origin, display range...) less the lines that would make the frame a
+    stack (images, channels, slices, frames other than 1). Nothing that describes the pixel data
+    is taken. Empty when `like` is not a TIFF file (by its suffix); the frame's bytes are those
+    written without `like` too when `like` has none of these tags or only tifffile's defaults
+    (1 pixel per unit, ResolutionUnit NONE, no ImageJ description).
+    """
+    like = Path(like)
+    if like.suffix.lower() not in TIFF_SUFFIXES:
+        return {}
+    try:
+        with tifffile.TiffFile(like) as tif:
+            page = tif.pages.first
+            xres = _tag_value(page, "XResolution")
+            yres = _tag_value(page, "YResolution")
+            unit = _tag_value(page, "ResolutionUnit")
+            description = _imagej_description(tif.filehandle, page)
+    except Exception as err:  # tifffile raises several types for broken files
+        raise FrameError(
+            f"{like}: not a readable TIFF file ({err}); cannot copy its resolution and ImageJ tags"
+        ) from err
+    calibration: dict[str, Any] = {}
+    if _is_rational(xres) and _is_rational(yres):
+        calibration["resolution"] = (tuple(map(int, xres)), tuple(map(int, yres)))
+        if unit is None:
+            unit = _TIFF_DEFAULT_RESOLUTION_UNIT
+    if unit is not None and int(unit) in {int(u) for u in tifffile.RESUNIT}:
+        calibration["resolutionunit"] = int(unit)
+    if description is not None:
+        lines = description.split(b"\n")
+        calibration["description"] = b"\n".join(x for x in lines if not _makes_a_stack(x))
+    return calibration
+
+
+def _tag_value(page: tifffile.TiffPage, name: str) -> Any:
+    tag = page.tags.get(name)
+    return None if tag is None else tag.value
+
+
+def _is_rational(value: Any) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(v, (int, np.integer)) for v in value)
+        and value[0] >= 0
+        and value[1] > 0
+    )
+
+
+def _imagej_description(fh: tifffile.FileHandle, page: tifffile.TiffPage) -> bytes | None:
+    """The raw bytes (up to the first NUL) of the page's ImageDescription written by ImageJ.
+
+    Read raw rather than as tifffile's decoded text, which tifffile would only write back if
+    it were 7-bit ASCII.
+    """
+    for tag in page.tags.getall(270, ()):
+        fh.seek(tag.valueoffset)
+        raw = fh.read(tag.valuebytecount).split(b"\0", 1)[0]
+        if raw.startswith(b"ImageJ="):
+            return raw
+    return None
+
+
+def _makes_a_stack(line: bytes) -> bool:
+    key, _, value = line.partition(b"=")
+    return key.strip() in _IMAGEJ_STACK_KEYS and value.strip() != b"1"
 
 
 def max_value(dtype: np.dtype) -> int:

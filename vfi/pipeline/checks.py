@@ -1,7 +1,7 @@
-"""Checks of the output folders, run before any job (at DAG build time).
+"""Checks run before any job (at DAG build time, and by `vfi check`).
 
 A run must never write into its own input, and it should fail at once, not hours later, when an
-output folder cannot be written.
+output folder cannot be written or a combination of settings cannot work.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from vfi.data.sequences import Problem
+from vfi.settings import Settings
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -58,4 +59,63 @@ def _not_writable(folder: Path) -> str | None:
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)
+    return None
+
+
+def settings_problems(settings: Settings) -> list[str]:
+    """Combinations of settings that would otherwise fail only inside a job, hours later.
+
+    Cheap: no torch, no model; checkpoint files are checked by their first bytes only.
+    """
+    from vfi.backends import backend_spec, resolve_timing
+
+    problems = [*settings.frame_pattern.problems()]
+    try:
+        backend_spec(settings.backend)
+        resolve_timing(settings.timing, settings.backend)
+    except ValueError as err:
+        problems.append(str(err))
+    if settings.backend == "ldmvfi":
+        problems += _ldmvfi_problems(settings)
+    return problems
+
+
+def _ldmvfi_problems(settings: Settings) -> list[str]:
+    from vfi.backends.ldmvfi import DDPM_STEPS, missing_checkpoint_message
+    from vfi.models.ldmvfi.sampler import check_step_count
+
+    options = settings.ldmvfi
+    problems = []
+    if options.sampler == "ddim":
+        try:
+            check_step_count(DDPM_STEPS, options.steps)
+        except ValueError as err:
+            problems.append(f"ldmvfi.steps: {err}")
+    if missing := missing_checkpoint_message(options.checkpoint):
+        problems.append(missing)
+    elif reason := _not_a_weights_file(Path(options.checkpoint)):
+        problems.append(f"ldmvfi.checkpoint {options.checkpoint}: {reason}")
+    if options.config is not None and not Path(options.config).is_file():
+        problems.append(
+            f"ldmvfi.config {options.config} not found; set it to the official-format model "
+            "YAML of your checkpoint, or null for the published configuration"
+        )
+    return problems
+
+
+def _not_a_weights_file(path: Path) -> str | None:
+    """Why `path` cannot be LDMVFI weights, judged by its first bytes; None if it may be."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if path.suffix == ".safetensors":
+        size = int.from_bytes(head[:8], "little") if len(head) >= 8 else 0
+        if not (0 < size < 100_000_000 and head[8:9] == b"{"):
+            return "not a .safetensors file (no header); convert the checkpoint again"
+        return None
+    # torch.save writes a zip archive (older PyTorch: a pickle stream)
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):
+        return (
+            "not a PyTorch checkpoint (neither a zip archive nor a pickle); download "
+            "ldmvfi-vqflow-f32-c256-concat_max.ckpt again"
+        )
     return None

@@ -1,7 +1,8 @@
 """Model jobs: copy the keyframes through, and make every frame of one level.
 
 Every file is written atomically (`vfi.io.atomic`), so a job killed at any moment leaves either
-finished frames or none.
+finished frames or none. A sequence's frames all go through one intensity mapping, computed from
+its known frames (`vfi.data.intensity`), so every level and every backend sees the same one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from collections.abc import Hashable, Iterable
 from pathlib import Path
 
+from vfi.data.intensity import Normalisation, frame_statistics
 from vfi.data.layout import OutputLayout
 from vfi.data.plan import PlannedFrame, frame_seed
 from vfi.data.sequences import Sequence
@@ -21,51 +23,91 @@ from vfi.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def copy_keyframes(sequences: Iterable[Sequence], layout: OutputLayout) -> None:
-    """Generation output holds the whole sequence: copy the keyframes through, byte for byte."""
+def copy_keyframes(
+    sequences: Iterable[Sequence], layout: OutputLayout, job: str | None = None
+) -> None:
+    """Generation output holds the whole sequence: copy the keyframes through, byte for byte,
+    and record which job did (`vfi.pipeline.jobs`)."""
+    from vfi.pipeline.jobs import COPY_LEVEL
+    from vfi.pipeline.provenance import write_job_record
+
+    sequences = list(sequences)
     for seq in sequences:
         for index in sorted(seq.known):
             copy_atomic(seq.known[index], layout.frame(seq, index))
+    batch = [seq.name for seq in sequences]
+    for seq in sequences:
+        record = {"level": COPY_LEVEL, "job": job, "batch": batch}
+        write_job_record(layout.job_record(seq, COPY_LEVEL), record)
+
+
+def normalisation_of(seq: Sequence, setting: str) -> Normalisation:
+    """The intensity mapping of a sequence, from its known frames only (the same in every job)."""
+    stats = frame_statistics(read_frame(path) for path in seq.known.values())
+    return Normalisation.for_sequence(setting, stats)
 
 
 def run_level(
-    sequences: Iterable[Sequence], level: int, layout: OutputLayout, settings: Settings
+    sequences: Iterable[Sequence],
+    level: int,
+    layout: OutputLayout,
+    settings: Settings,
+    job: str | None = None,
 ) -> int:
-    """Generate every frame of `level` of the given sequences; returns the number of frames."""
+    """Generate every frame of `level` of the given sequences and write each sequence's job
+    record (`vfi.pipeline.provenance`; `job` is the workflow's name of this job); returns the
+    number of frames."""
     import torch
 
-    from vfi.backends import create_backend, resolve_timing
+    from vfi.backends import backend_spec, create_backend, resolve_timing
     from vfi.backends.base import Pair
     from vfi.io.tensors import from_model_tensor, to_model_tensor
     from vfi.pipeline.devices import resolve_device
+    from vfi.pipeline.provenance import device_description, software_versions, write_job_record
 
     work = [(seq, frame) for seq in sequences for frame in seq.plan if frame.level == level]
     if not work:
         return 0
-    device = resolve_device(settings.device)
-    backend = create_backend(settings.backend, device, **settings.backend_options())
     timing = resolve_timing(settings.timing, settings.backend)
+    # Backends that never use a GPU run on the CPU and claim none, whatever `device:` says.
+    uses_gpu = backend_spec(settings.backend).uses_gpu
+    device = resolve_device(settings.device) if uses_gpu else torch.device("cpu")
+    backend = create_backend(settings.backend, device, **settings.backend_options())
+    members = list({seq.name: seq for seq, _ in work}.values())
+    normalisations = {seq.name: normalisation_of(seq, settings.intensity) for seq in members}
+    for name, mapping in normalisations.items():
+        if mapping.mode == "stretch":
+            log.info(
+                "%s: intensities %.1f..%.1f stretched to the model's range (results clipped to "
+                "0..%d)",
+                name,
+                mapping.low,
+                mapping.high,
+                mapping.ceiling,
+            )
     log.info(
         "level %d: %d frame(s) of %d sequence(s) with backend %s on %s (timing %s)",
         level,
         len(work),
-        len({s.name for s, _ in work}),
+        len(members),
         backend.name,
         device,
         timing,
     )
+    # A frame file belongs to one sequence, whose mapping it is read with.
+    owner = {layout.source(seq, i): seq.name for seq, f in work for i in (f.prev, f.next)}
+
+    def load(path: Hashable) -> torch.Tensor:
+        assert isinstance(path, Path)
+        return to_model_tensor(read_frame(path), normalisations[owner[path]])
+
     # Pairs of equal frame size can share a model call.
     groups: dict[tuple[int, int], list[tuple[Sequence, PlannedFrame]]] = {}
     for seq, frame in work:
         groups.setdefault((seq.info.height, seq.info.width), []).append((seq, frame))
     done = 0
     started = time.perf_counter()
-
-    def load(path: Hashable) -> torch.Tensor:
-        assert isinstance(path, Path)
-        return to_model_tensor(read_frame(path))
-
-    for members in groups.values():
+    for group in groups.values():
         pairs = [
             Pair(
                 layout.source(s, f.prev),
@@ -73,12 +115,14 @@ def run_level(
                 f.time(timing),
                 frame_seed(settings.seed, s.name, f.index),
             )
-            for s, f in members
+            for s, f in group
         ]
         with torch.inference_mode():
             made = backend.interpolate_pairs(pairs, load)
-            for (seq, frame), tensor in zip(members, made, strict=True):
-                write_frame(layout.frame(seq, frame.index), from_model_tensor(tensor, seq.info))
+            for (seq, frame), tensor in zip(group, made, strict=True):
+                pixels = from_model_tensor(tensor, seq.info, normalisations[seq.name])
+                keyframe = seq.known[min(seq.known)]
+                write_frame(layout.frame(seq, frame.index), pixels, like=keyframe)
                 done += 1
                 if done % backend.max_batch == 0 or done == len(work):
                     log.info(
@@ -88,4 +132,40 @@ def run_level(
                         len(work),
                         time.perf_counter() - started,
                     )
+    software = software_versions(with_torch=True)
+    for seq in members:
+        record = {
+            "level": level,
+            # The job and the sequences made together, so that later runs keep finished ones
+            # in the same job (vfi.pipeline.jobs); not in provenance.json, which must not depend
+            # on the history of the runs.
+            "job": job,
+            "batch": [s.name for s in members],
+            "backend": backend.describe(),
+            "timing": timing,
+            "device": device_description(device),
+            "intensity": normalisations[seq.name].describe(),
+            "software": software,
+        }
+        write_job_record(layout.job_record(seq, level), record)
     return done
+
+
+def sequences_for_outputs(outputs: Iterable[Path], layout: OutputLayout) -> list[str]:
+    """The sequences whose outputs a job was asked to make (the workflow names a job's work by
+    its output files, so that its parameters do not change when batches do)."""
+    return sorted({layout.sequence_of(Path(path)) for path in outputs})
+
+
+def check_outputs(asked: Iterable[Path], expected: Iterable[Path], what: str) -> None:
+    """A job makes exactly the files it was asked for, or says which differ."""
+    asked_set = {Path(p) for p in asked}
+    expected_set = {Path(p) for p in expected}
+    if asked_set != expected_set:
+        missing = sorted(map(str, asked_set - expected_set))[:5]
+        extra = sorted(map(str, expected_set - asked_set))[:5]
+        raise ValueError(
+            f"{what}: the files asked for do not match the plan (not in the plan: {missing}; "
+            f"in the plan but not asked for: {extra}); the data changed since the workflow "
+            "was planned: run snakemake again"
+        )

@@ -4,10 +4,22 @@ A model job pays a fixed price (interpreter and torch start, device start, weigh
 work on a batch of sequences at one level rather than on single frames. Batches are consecutive
 runs of `batch_size` sequences in sorted name order: deterministic, and a crash loses one batch.
 A level's job takes exactly its frames' parents as inputs, so the DAG orders levels by itself.
+
+Adding or removing a sequence must not redo the finished work of others. So, level by level,
+sequences whose outputs of that level all exist keep the job they were made by: their job record
+names it (see `Made`), and that job is planned again, with the same name (so the same log and
+benchmark files) and the members that are still there. Only sequences with work left are
+batched anew: a new sequence never joins a job whose other members are
+finished, which would make Snakemake redo them (its inputs would look newer). A job's outputs are
+its whole description: its parameters name no sequences, so Snakemake does not redo a job whose
+list of members shrank (see rerun-triggers in the workflow's profiles).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Callable, Iterable
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,53 +27,149 @@ from pathlib import Path
 from vfi.data.layout import OutputLayout
 from vfi.data.sequences import Sequence
 
-
-@dataclass(frozen=True)
-class Batch:
-    index: int
-    sequences: tuple[Sequence, ...]
+COPY_LEVEL = 0  # the level of keyframe copy jobs in job records
 
 
 @dataclass(frozen=True)
-class LevelJob:
-    """Generate every frame of one level for one batch of sequences."""
+class Job:
+    """One model job (a level of a batch) or keyframe copy job (level 0)."""
 
-    batch: int
+    name: str
     level: int
     sequences: tuple[str, ...]
     inputs: tuple[Path, ...]
     outputs: tuple[Path, ...]
 
-    @property
-    def name(self) -> str:
-        return f"interpolate_batch{self.batch:03d}_level{self.level}"
+
+@dataclass(frozen=True)
+class Made:
+    """What a job record says of the job that made a sequence's outputs of one level."""
+
+    job: str
+    batch: tuple[str, ...]
 
 
-def make_batches(sequences: Seq[Sequence], batch_size: int) -> list[Batch]:
+Recorded = Callable[[Sequence, int], "Made | None"]
+
+
+def nothing_recorded(seq: Sequence, level: int) -> Made | None:
+    return None
+
+
+def job_prefix(level: int) -> str:
+    return "copy_keyframes_" if level == COPY_LEVEL else f"interpolate_level{level}_"
+
+
+def job_name(level: int, first: str) -> str:
+    """A job's name, from its level and its first sequence: the same batch gets the same name
+    in every run (so resumed runs write the same job records), and names are identifiers.
+
+    interpolate_level3_gen_gray8_A1_3f2a9c: the readable part of the name, then a hash of the
+    exact name (names differing only in punctuation stay apart).
+    """
+    readable = re.sub(r"\W+", "_", first, flags=re.ASCII).strip("_")[:40] or "sequence"
+    digest = hashlib.sha256(first.encode()).hexdigest()[:6]
+    return f"{job_prefix(level)}{readable}_{digest}"
+
+
+def _is_job_name(name: str, level: int) -> bool:
+    return name.startswith(job_prefix(level)) and name.isidentifier()
+
+
+def make_batches(sequences: Iterable[Sequence], batch_size: int) -> list[list[Sequence]]:
+    """Consecutive runs of `batch_size` sequences in sorted name order."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     ordered = sorted(sequences, key=lambda s: s.name)
-    return [
-        Batch(i // batch_size, tuple(ordered[i : i + batch_size]))
-        for i in range(0, len(ordered), batch_size)
-    ]
+    return [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
 
 
-def level_jobs(batch: Batch, layout: OutputLayout) -> list[LevelJob]:
-    """One job per level present in the batch; inputs are exactly the parents of its frames."""
-    by_level: dict[int, list[tuple[Sequence, int, int, int]]] = {}
-    for seq in batch.sequences:
-        for frame in seq.plan:
-            by_level.setdefault(frame.level, []).append((seq, frame.index, frame.prev, frame.next))
+def plan_batches(
+    sequences: Seq[Sequence],
+    level: int,
+    outputs: Callable[[Sequence], list[Path]],
+    batch_size: int,
+    exists: Callable[[Path], bool],
+    recorded: Recorded,
+) -> list[tuple[str, list[Sequence]]]:
+    """(job name, members) of one level: finished sequences in the jobs that made them, then
+    new jobs for the sequences with work left."""
+    kept: dict[str, list[Sequence]] = {}
+    left = []
+    for seq in sorted(sequences, key=lambda s: s.name):
+        made = recorded(seq, level)
+        finished = all(exists(p) for p in outputs(seq))
+        if finished and made is not None and _is_job_name(made.job, level):
+            kept.setdefault(made.job, []).append(seq)
+        else:
+            left.append(seq)
+    planned = sorted(kept.items())
+    for batch in make_batches(left, batch_size):
+        name = job_name(level, batch[0].name)
+        while name in kept:  # a kept job named after a sequence since redone: keep both apart
+            name += "_new"
+        planned.append((name, batch))
+    return planned
+
+
+def level_jobs(
+    sequences: Iterable[Sequence],
+    batch_size: int,
+    layout: OutputLayout,
+    exists: Callable[[Path], bool] = Path.exists,
+    recorded: Recorded = nothing_recorded,
+) -> list[Job]:
+    """One job per level and batch; inputs are exactly the parents of its frames, outputs its
+    frames and each sequence's job record."""
+    sequences = sorted(sequences, key=lambda s: s.name)
     jobs = []
-    for level in sorted(by_level):
-        inputs: dict[Path, None] = {}
-        outputs = []
-        members: dict[str, None] = {}
-        for seq, index, prev, nxt in by_level[level]:
-            inputs[layout.source(seq, prev)] = None
-            inputs[layout.source(seq, nxt)] = None
-            outputs.append(layout.frame(seq, index))
-            members[seq.name] = None
-        jobs.append(LevelJob(batch.index, level, tuple(members), tuple(inputs), tuple(outputs)))
+    for level in sorted({f.level for seq in sequences for f in seq.plan}):
+        members = [s for s in sequences if any(f.level == level for f in s.plan)]
+
+        def outputs(seq: Sequence, level: int = level) -> list[Path]:
+            return layout.level_outputs(seq, level)
+
+        for name, batch in plan_batches(members, level, outputs, batch_size, exists, recorded):
+            inputs: dict[Path, None] = {}
+            for seq in batch:
+                for frame in seq.plan:
+                    if frame.level == level:
+                        inputs[layout.source(seq, frame.prev)] = None
+                        inputs[layout.source(seq, frame.next)] = None
+            jobs.append(
+                Job(
+                    name,
+                    level,
+                    tuple(s.name for s in batch),
+                    tuple(inputs),
+                    tuple(path for seq in batch for path in outputs(seq)),
+                )
+            )
     return jobs
+
+
+def copy_jobs(
+    sequences: Iterable[Sequence],
+    batch_size: int,
+    layout: OutputLayout,
+    exists: Callable[[Path], bool] = Path.exists,
+    recorded: Recorded = nothing_recorded,
+) -> list[Job]:
+    """Jobs that copy the keyframes of generation sequences into the output, byte for byte,
+    and write a job record each (`layout.job_record(seq, COPY_LEVEL)`)."""
+    generation = [s for s in sequences if s.mode == "generate"]
+
+    def outputs(seq: Sequence) -> list[Path]:
+        return [*layout.copied_keyframes(seq), layout.job_record(seq, COPY_LEVEL)]
+
+    planned = plan_batches(generation, COPY_LEVEL, outputs, batch_size, exists, recorded)
+    return [
+        Job(
+            name,
+            COPY_LEVEL,
+            tuple(s.name for s in batch),
+            tuple(seq.known[i] for seq in batch for i in sorted(seq.known)),
+            tuple(path for seq in batch for path in outputs(seq)),
+        )
+        for name, batch in planned
+    ]

@@ -30,10 +30,12 @@ def job_name(path: Path, root: Path) -> str:
 def job_kind(job: str) -> str:
     """The kind of job, for grouping: the rule, with model jobs grouped by level.
 
-    finish_sequence/seqA -> finish_sequence; interpolate_batch002_level3 -> interpolate_level3.
+    finish_sequence/seqA -> finish_sequence; interpolate_level3_seqA_1f2e3d -> interpolate_level3;
+    copy_keyframes_seqA_1f2e3d -> copy_keyframes.
     """
     head = job.split("/", 1)[0]
-    return re.sub(r"_batch\d+", "", head)
+    match = re.match(r"(interpolate_level\d+|copy_keyframes)_", head)
+    return match.group(1) if match else head
 
 
 def read_benchmarks(files: Iterable[Path], root: Path) -> pd.DataFrame:

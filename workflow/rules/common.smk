@@ -7,10 +7,12 @@ from dataclasses import asdict, replace
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from vfi.backends import backend_spec
 from vfi.data.layout import OutputLayout
 from vfi.data.sequences import discover
-from vfi.pipeline.checks import output_folder_problems
-from vfi.pipeline.jobs import level_jobs, make_batches
+from vfi.pipeline.checks import output_folder_problems, settings_problems
+from vfi.pipeline.jobs import copy_jobs, level_jobs
+from vfi.pipeline.provenance import recorded_job as read_recorded_job
 from vfi.settings import Settings
 
 
@@ -37,13 +39,22 @@ def put_this_python_first_on_path():
 
 put_this_python_first_on_path()
 
-DISCOVERY = discover(Path(SETTINGS.data_dir), SETTINGS.mode)
-OUTPUT_PROBLEMS = output_folder_problems(
-    Path(SETTINGS.data_dir),
-    {"output_dir": Path(SETTINGS.output_dir), "results_dir": RESULTS},
+# Everything that would fail inside a job is checked here, before any job runs.
+PROBLEMS = settings_problems(SETTINGS) + [
+    str(p)
+    for p in output_folder_problems(
+        Path(SETTINGS.data_dir),
+        {"output_dir": Path(SETTINGS.output_dir), "results_dir": RESULTS},
+    )
+]
+if PROBLEMS:
+    raise WorkflowError(
+        f"{len(PROBLEMS)} problem(s) with the settings:\n"
+        + "\n".join(f"  - {p}" for p in PROBLEMS)
+    )
+DISCOVERY = discover(
+    Path(SETTINGS.data_dir), SETTINGS.mode, patterns=SETTINGS.frame_pattern
 )
-if OUTPUT_PROBLEMS:
-    raise WorkflowError("\n".join(str(p) for p in OUTPUT_PROBLEMS))
 if DISCOVERY.problems:
     if SETTINGS.on_invalid == "fail" or not DISCOVERY.sequences:
         raise WorkflowError(
@@ -54,21 +65,14 @@ if DISCOVERY.problems:
         DISCOVERY.report() + f"\nSkipping: {', '.join(DISCOVERY.skipped) or '-'}"
     )
 SEQUENCES = {seq.name: seq for seq in DISCOVERY.sequences}
+SCORED = [name for name, seq in SEQUENCES.items() if seq.scored]
 
 # LDMVFI jobs load compact inference weights, converted once from the official checkpoint.
 MODEL_WEIGHTS = []
 MODEL_SETTINGS = SETTINGS
 if SETTINGS.backend == "ldmvfi":
-    from vfi.backends.ldmvfi import compact_weights_path, missing_checkpoint_message
-    from vfi.models.ldmvfi.sampler import ddim_timesteps
+    from vfi.backends.ldmvfi import compact_weights_path
 
-    if problem := missing_checkpoint_message(SETTINGS.ldmvfi.checkpoint):
-        raise WorkflowError(problem)
-    if SETTINGS.ldmvfi.sampler == "ddim":
-        try:
-            ddim_timesteps(1000, SETTINGS.ldmvfi.steps)
-        except ValueError as err:
-            raise WorkflowError(f"ldmvfi.steps: {err}") from None
     compact = compact_weights_path(SETTINGS.ldmvfi.checkpoint, RESULTS / "weights")
     MODEL_WEIGHTS = [compact]
     MODEL_SETTINGS = replace(
@@ -78,11 +82,17 @@ CONVERT_CHECKPOINT = bool(
     MODEL_WEIGHTS
     and Path(SETTINGS.ldmvfi.checkpoint).resolve() != MODEL_WEIGHTS[0].resolve()
 )
-BATCHES = make_batches(DISCOVERY.sequences, SETTINGS.batch_size)
+def recorded_job(seq, level):
+    """The job that made a sequence's outputs of a level, as its job record says."""
+    return read_recorded_job(seq, level, LAYOUT)
+
+
+COPY_JOBS = copy_jobs(SEQUENCES.values(), SETTINGS.batch_size, LAYOUT, recorded=recorded_job)
+LEVEL_JOBS = level_jobs(SEQUENCES.values(), SETTINGS.batch_size, LAYOUT, recorded=recorded_job)
 
 # LPIPS weights are checked before any job runs, so a run with metrics.lpips: required and no
 # weights stops at once with the file to fetch, not after hours of interpolation.
-if SETTINGS.metrics.lpips != "disabled" and any(seq.scored for seq in SEQUENCES.values()):
+if SETTINGS.metrics.lpips != "disabled" and SCORED:
     from vfi.evaluation.lpips_scorer import explain, missing_weights_message
 
     if problem := missing_weights_message(
@@ -93,13 +103,22 @@ if SETTINGS.metrics.lpips != "disabled" and any(seq.scored for seq in SEQUENCES.
         logger.warning(explain(problem, SETTINGS.metrics.lpips))
 
 
-def settings_json():
-    return SETTINGS.to_json()
+def job_settings(kind):
+    """The settings a kind of job gets: only what determines its outputs (vfi.settings)."""
+    source = MODEL_SETTINGS if kind == "model" else SETTINGS
+    return source.job_settings_json(kind)
 
 
-def model_settings_json():
-    """Settings of model jobs: as the config says, but pointing at the compact weights."""
-    return MODEL_SETTINGS.to_json()
+def model_job_resources():
+    """Resources of model jobs (config section model_jobs): a GPU only for backends that use
+    one, and a SLURM partition where one is set."""
+    jobs = SETTINGS.model_jobs
+    resources = {"mem_mb": jobs.mem_mb, "runtime": jobs.runtime}
+    if backend_spec(SETTINGS.backend).uses_gpu and jobs.gpus > 0:
+        resources["gpu"] = jobs.gpus
+    if jobs.slurm_partition:
+        resources["slurm_partition"] = jobs.slurm_partition
+    return resources
 
 
 def sequence_outputs(name):
@@ -120,22 +139,5 @@ def all_outputs():
 
 
 def finish_inputs(wildcards):
-    return sequence_outputs(wildcards.seq)
-
-
-def keyframe_inputs(batch):
-    """The keyframes of the batch's generation sequences, in sequence and frame order."""
-    return [
-        seq.known[i]
-        for seq in batch.sequences
-        if seq.mode == "generate"
-        for i in sorted(seq.known)
-    ]
-
-
-def keyframe_outputs(batch):
-    return [path for seq in batch.sequences for path in LAYOUT.copied_keyframes(seq)]
-
-
-def generation_names(batch):
-    return [seq.name for seq in batch.sequences if seq.mode == "generate"]
+    seq = SEQUENCES[wildcards.seq]
+    return sequence_outputs(seq.name) + LAYOUT.job_records(seq)

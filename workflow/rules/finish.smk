@@ -20,17 +20,18 @@ rule finish_sequence:
             labels={"sequence": "{seq}", "file": "metrics.csv (download)"},
         ),
     params:
-        settings=settings_json(),
+        settings=job_settings("finish"),
     wildcard_constraints:
         seq="[^/]+",
     log:
         RESULTS / "logs" / "finish_sequence" / "{seq}.log",
     benchmark:
         RESULTS / "benchmarks" / "finish_sequence" / "{seq}.tsv"
+    threads: 1
     conda:
         ENV
     shell:
-        "vfi finish --settings-json {params.settings:q} --sequence {wildcards.seq:q} 2> {log:q}"
+        "vfi --threads {threads} finish --settings-json {params.settings:q} --sequence {wildcards.seq:q} 2> {log:q}"
 
 
 rule aggregate_metrics:
@@ -43,10 +44,15 @@ rule aggregate_metrics:
             category=CATEGORY_SUMMARY,
             labels={"table": "every scored frame (metrics.csv, download)"},
         ),
+    params:
+        # Which sequences the table holds (the profiles rerun jobs on changed parameters, not on
+        # changed input lists).
+        sequences=sorted(SEQUENCES),
     log:
         RESULTS / "logs" / "aggregate_metrics.log",
     benchmark:
         RESULTS / "benchmarks" / "aggregate_metrics.tsv"
+    threads: 1
     conda:
         ENV
     shell:

@@ -17,6 +17,7 @@ if CONVERT_CHECKPOINT:
             RESULTS / "logs" / "convert_checkpoint.log",
         benchmark:
             RESULTS / "benchmarks" / "convert_checkpoint.tsv"
+        threads: 1
         conda:
             ENV
         shell:

@@ -7,6 +7,7 @@ localrules:
     summarise_metrics,
     plot_metrics,
     preview_sequence,
+    strips_sequence,
     plot_runtimes,
 
 
@@ -45,6 +46,7 @@ rule summarise_metrics:
         RESULTS / "logs" / "summarise_metrics.log",
     benchmark:
         RESULTS / "benchmarks" / "summarise_metrics.tsv"
+    threads: 1
     conda:
         ENV
     shell:
@@ -78,6 +80,7 @@ rule plot_metrics:
         RESULTS / "logs" / "plot_metrics.log",
     benchmark:
         RESULTS / "benchmarks" / "plot_metrics.tsv"
+    threads: 1
     conda:
         ENV
     shell:
@@ -89,14 +92,35 @@ rule preview_sequence:
     input:
         preview_inputs,
     output:
-        animation=report(
+        report(
             PREVIEWS / "{seq}" / "animation.png",
             caption="../report/animation.rst",
             category=CATEGORY_PREVIEWS,
             subcategory="{seq}",
             labels={"sequence": "{seq}", "frame": "all (animation)"},
         ),
-        strips=report(
+    params:
+        settings=job_settings("preview"),
+    wildcard_constraints:
+        seq="[^/]+",
+    log:
+        RESULTS / "logs" / "preview_sequence" / "{seq}.log",
+    benchmark:
+        RESULTS / "benchmarks" / "preview_sequence" / "{seq}.tsv"
+    threads: 1
+    conda:
+        ENV
+    shell:
+        "vfi --threads {threads} preview --settings-json {params.settings:q}"
+        " --sequence {wildcards.seq:q} --animation {output:q} 2> {log:q}"
+
+
+# Only sequences with scored frames have strips (most generation sequences have no ground truth).
+rule strips_sequence:
+    input:
+        strip_inputs,
+    output:
+        report(
             directory(PREVIEWS / "{seq}" / "strips"),
             patterns=["strip_{frame}.png"],
             caption="../report/strip.rst",
@@ -105,18 +129,19 @@ rule preview_sequence:
             labels={"sequence": "{seq}", "frame": "{frame}"},
         ),
     params:
-        settings=settings_json(),
+        settings=job_settings("preview"),
     wildcard_constraints:
-        seq="[^/]+",
+        seq=scored_sequence_pattern(),
     log:
-        RESULTS / "logs" / "preview_sequence" / "{seq}.log",
+        RESULTS / "logs" / "strips_sequence" / "{seq}.log",
     benchmark:
-        RESULTS / "benchmarks" / "preview_sequence" / "{seq}.tsv"
+        RESULTS / "benchmarks" / "strips_sequence" / "{seq}.tsv"
+    threads: 1
     conda:
         ENV
     shell:
-        "vfi preview --settings-json {params.settings:q} --sequence {wildcards.seq:q}"
-        " --animation {output.animation:q} --strips-dir {output.strips:q} 2> {log:q}"
+        "vfi --threads {threads} preview --settings-json {params.settings:q}"
+        " --sequence {wildcards.seq:q} --strips-dir {output:q} 2> {log:q}"
 
 
 rule plot_runtimes:
@@ -137,11 +162,14 @@ rule plot_runtimes:
         ),
     params:
         root=RESULTS / "benchmarks",
+        # The jobs the table holds (reruns follow parameters, not input lists; see profiles).
+        jobs=benchmark_files,
     log:
         RESULTS / "logs" / "plot_runtimes.log",
     benchmark:
         # Not in its own figure: it is written after this job ends.
         RESULTS / "benchmarks" / "plot_runtimes.tsv"
+    threads: 1
     conda:
         ENV
     shell:

@@ -1,5 +1,6 @@
 # Paths, categories and input functions of the report's rules (rules/report.smk).
 # Categories are numbered so that the report lists them in reading order.
+import re
 import shlex
 
 from snakemake.io import apply_wildcards
@@ -33,7 +34,15 @@ def plot_outputs():
 
 
 def preview_outputs():
-    return [PREVIEWS / name / "animation.png" for name in SEQUENCES]
+    """An animation of every sequence; strips of the scored frames, where there are any."""
+    return [PREVIEWS / name / "animation.png" for name in SEQUENCES] + [
+        PREVIEWS / name / "strips" for name in SCORED
+    ]
+
+
+def scored_sequence_pattern():
+    """Wildcard constraint: the names of the sequences with scored frames, and nothing else."""
+    return "|".join(re.escape(name) for name in SCORED) or "(?!)"
 
 
 def report_outputs():
@@ -65,6 +74,10 @@ def plot_label(name):
 
 
 def preview_inputs(wildcards):
+    return sequence_outputs(wildcards.seq)
+
+
+def strip_inputs(wildcards):
     seq = SEQUENCES[wildcards.seq]
     return sequence_outputs(seq.name) + [seq.ground_truth[i] for i in seq.scored]
 
@@ -80,5 +93,6 @@ def benchmark_files(wildcards):
         if not names:
             files.append(str(other.benchmark))
         elif names == {"seq"}:
-            files += [apply_wildcards(str(other.benchmark), {"seq": name}) for name in SEQUENCES]
+            sequences = SCORED if other.name == "strips_sequence" else SEQUENCES
+            files += [apply_wildcards(str(other.benchmark), {"seq": name}) for name in sequences]
     return sorted(files)

@@ -65,8 +65,9 @@ class DDIMSchedule:
 def ddim_timesteps(total: int, steps: int) -> list[int]:
     """The DDPM steps DDIM visits, ascending: 0, c, 2c, ... plus one, with stride c = total // S.
 
-    Raises ValueError for step counts the official sampler cannot run (the workflow checks this
-    before any job starts).
+    As in the official sampler, that is len(range(0, total, c)) steps, more than S when S does
+    not divide evenly (150 runs 167, 400 runs 500). Raises ValueError for step counts the
+    official sampler cannot run at all.
     """
     if not 0 < steps <= total:
         raise ValueError(f"DDIM steps must be in 1..{total} (got {steps})")
@@ -75,10 +76,37 @@ def ddim_timesteps(total: int, steps: int) -> list[int]:
     if timesteps[-1] >= total:  # the official code fails here too (index out of range)
         raise ValueError(
             f"{steps} DDIM steps: the stride {stride} = {total} // {steps} puts the last step at "
-            f"t = {timesteps[-1]}, beyond the {total}-step schedule; choose a step count "
-            f"that divides {total} (e.g. 10, 50, 100, 200)"
+            f"t = {timesteps[-1]}, beyond the {total}-step schedule; choose one of "
+            f"{exact_step_counts(total)}"
         )
     return timesteps
+
+
+def exact_step_counts(total: int) -> list[int]:
+    """The DDIM step counts that run exactly as many steps as asked: total / k for k >= 2."""
+    return sorted(total // k for k in range(2, total + 1) if total % k == 0)
+
+
+def check_step_count(total: int, steps: int) -> int:
+    """`steps` if the official schedule runs exactly that many DDIM steps; otherwise
+    ValueError naming the count it would run and the nearest counts that run as asked."""
+    real = len(ddim_timesteps(total, steps))
+    if real != steps:
+        exact = exact_step_counts(total)
+        below = max((n for n in exact if n < steps), default=None)
+        above = min((n for n in exact if n > steps), default=None)
+        nearest = " or ".join(str(n) for n in (below, above) if n is not None)
+        raise ValueError(
+            f"{steps} DDIM steps would run {real} steps in the official schedule (stride "
+            f"{total} // {steps} = {total // steps}); use a count that runs as asked, such as "
+            f"{nearest} (all: {exact})"
+        )
+    return steps
+
+
+def sampler_steps(sampler: str, steps: int, total: int = 1000) -> int:
+    """How many denoising steps a frame really takes: DDIM as scheduled, DDPM all of them."""
+    return len(ddim_timesteps(total, steps)) if sampler == "ddim" else total
 
 
 def ddim_schedule(alphas_cumprod: Tensor, steps: int, eta: float) -> DDIMSchedule:
