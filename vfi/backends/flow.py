@@ -29,9 +29,11 @@ class FlowBackend(Backend):
     def interpolate(
         self, prev: torch.Tensor, next: torch.Tensor, times: torch.Tensor, seeds: Sequence[int]
     ) -> torch.Tensor:
-        """Frames B x 3 x H x W in [-1, 1] at `times` in [0, 1]; deterministic, seeds unused."""
+        """Frames B x 3 x H x W at `times` in [0, 1]; deterministic, seeds unused. Not clamped:
+        each pixel is a weighted mean of its warped neighbours, so it stays within their range
+        (stretched intensities may go a little beyond [-1, 1], see `vfi.data.intensity`)."""
         out = [self._pair(a, b, t) for a, b, t in zip(prev, next, times.tolist(), strict=True)]
-        return torch.stack(out).clamp(-1.0, 1.0).to(prev.device, prev.dtype)
+        return torch.stack(out).to(prev.device, prev.dtype)
 
     def _pair(self, prev: torch.Tensor, next: torch.Tensor, t: float) -> torch.Tensor:
         """One 3 x H x W frame. A grey pair (three equal channels in both frames) is warped as
