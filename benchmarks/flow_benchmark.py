@@ -39,10 +39,10 @@ from vfi.backends import create_backend, resolve_timing
 from vfi.backends.base import Backend
 from vfi.backends.flow import FlowBackend
 from vfi.data.demo import render_sequence, write_demo
-from vfi.data.intensity import Normalisation
 from vfi.data.sequences import discover
 from vfi.evaluation.metrics import score
 from vfi.io.frames import read_frame
+from vfi.io.intensity import Normalisation
 from vfi.io.tensors import from_model_tensor, to_model_tensor
 from vfi.models.opticalflow.estimate import FlowMethod
 from vfi.pipeline.interpolate import normalisation_of

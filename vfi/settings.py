@@ -41,7 +41,7 @@ class MetricsSettings:
     lpips_net: alex (the LPIPS authors' default) or vgg. lpips_weights: the backbone file, or
     None for the torch hub cache (see `vfi.evaluation.lpips_scorer`). data_range: the value of
     a full-scale pixel for PSNR, SSIM and LPIPS: auto (the sequence's bit depth, see
-    `vfi.data.intensity`), dtype (255 or 65535) or a number.
+    `vfi.io.intensity`), dtype (255 or 65535) or a number.
     """
 
     lpips: str = "optional"

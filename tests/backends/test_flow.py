@@ -9,11 +9,11 @@ from support import add_sequence
 
 from vfi.backends import create_backend
 from vfi.data.demo import render_sequence
-from vfi.data.intensity import Normalisation
 from vfi.data.layout import OutputLayout
 from vfi.data.sequences import discover
 from vfi.evaluation.metrics import psnr, ssim
 from vfi.io.frames import read_frame, write_frame
+from vfi.io.intensity import Normalisation
 from vfi.io.tensors import from_model_tensor, to_model_tensor
 from vfi.pipeline.interpolate import run_level
 from vfi.settings import Settings

@@ -10,11 +10,11 @@ import torch
 from support import TINY_CKPT, TINY_CONFIG, add_sequence, tree_bytes
 
 from vfi.backends.base import Pair
-from vfi.data.intensity import Normalisation
 from vfi.data.layout import OutputLayout
 from vfi.data.plan import frame_seed
 from vfi.data.sequences import discover
 from vfi.io.frames import read_frame
+from vfi.io.intensity import Normalisation
 from vfi.io.tensors import from_model_tensor, to_model_tensor
 from vfi.models.ldmvfi import LDMVFI
 from vfi.pipeline.interpolate import run_level

@@ -7,8 +7,8 @@ import pytest
 import torch
 from support import make_frame
 
-from vfi.data.intensity import Normalisation, frame_statistics
 from vfi.io.frames import FrameInfo
+from vfi.io.intensity import Normalisation, frame_statistics
 from vfi.io.tensors import from_model_tensor, to_model_tensor
 
 RAW8, RAW16 = Normalisation.raw(8), Normalisation.raw(16)

@@ -31,7 +31,7 @@ class FlowBackend(Backend):
     ) -> torch.Tensor:
         """Frames B x 3 x H x W at `times` in [0, 1]; deterministic, seeds unused. Not clamped:
         each pixel is a weighted mean of its warped neighbours, so it stays within their range
-        (stretched intensities may go a little beyond [-1, 1], see `vfi.data.intensity`)."""
+        (stretched intensities may go a little beyond [-1, 1], see `vfi.io.intensity`)."""
         out = [self._pair(a, b, t) for a, b, t in zip(prev, next, times.tolist(), strict=True)]
         return torch.stack(out).to(prev.device, prev.dtype)
 

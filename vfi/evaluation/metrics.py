@@ -1,6 +1,6 @@
 """Frame quality metrics, computed on the frames as written (integers, original bit depth).
 
-PSNR and SSIM take the data range of the sequence (`vfi.data.intensity.resolve_data_range`:
+PSNR and SSIM take the data range of the sequence (`vfi.io.intensity.resolve_data_range`:
 by default the full scale of its real bit depth, 4095 for 12-bit data in 16-bit files), so that
 scores of 8-, 12- and 16-bit data mean the same; RGB frames are scored over all channels. LPIPS
 lives in `vfi.evaluation.lpips_scorer` (it needs torch and weights); a frame without it gets NaN,

@@ -10,7 +10,7 @@ One CSV row per frame:
 `time` is the t in (0, 1) the interpolator was asked for between parents `prev` and `next`;
 `effective_time` is the position in the sequence the frame really shows, in frame units
 (frame 5 made at t = 0.5 from 1 and 10 shows 5.5). `data_range` is the full-scale value the
-scores use (`vfi.data.intensity`). PSNR is in dB (inf for an exact copy), SSIM in [-1, 1],
+scores use (`vfi.io.intensity`). PSNR is in dB (inf for an exact copy), SSIM in [-1, 1],
 LPIPS >= 0; a metric that was not computed is empty (NaN).
 """
 
@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vfi.data.intensity import BIT_DEPTHS, full_scale, resolve_data_range
 from vfi.data.layout import OutputLayout
 from vfi.data.plan import Timing
 from vfi.data.sequences import Sequence
 from vfi.evaluation.metrics import METRIC_NAMES, LPIPSFunction, score
 from vfi.io.atomic import write_text_atomic
 from vfi.io.frames import read_frame
+from vfi.io.intensity import BIT_DEPTHS, full_scale, resolve_data_range
 
 log = logging.getLogger(__name__)
 

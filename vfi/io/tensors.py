@@ -1,6 +1,6 @@
 """Frames to and from the tensors every backend sees: 3 x H x W float32 in [-1, 1].
 
-The intensity mapping (`vfi.data.intensity.Normalisation`) is applied here, once for every
+The intensity mapping (`vfi.io.intensity.Normalisation`) is applied here, once for every
 backend: raw values -> unit range -> [-1, 1], and back. Kept apart from `vfi.io.frames` so that
 jobs that only read and score frames never import torch.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from vfi.data.intensity import Normalisation
 from vfi.io.frames import FrameInfo
+from vfi.io.intensity import Normalisation
 
 
 def to_model_tensor(frame: np.ndarray, normalisation: Normalisation) -> torch.Tensor:

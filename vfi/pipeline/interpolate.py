@@ -2,7 +2,7 @@
 
 Every file is written atomically (`vfi.io.atomic`), so a job killed at any moment leaves either
 finished frames or none. A sequence's frames all go through one intensity mapping, computed from
-its known frames (`vfi.data.intensity`), so every level and every backend sees the same one.
+its known frames (`vfi.io.intensity`), so every level and every backend sees the same one.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import time
 from collections.abc import Hashable, Iterable
 from pathlib import Path
 
-from vfi.data.intensity import Normalisation, frame_statistics
 from vfi.data.layout import OutputLayout
 from vfi.data.plan import PlannedFrame, frame_seed
 from vfi.data.sequences import Sequence
 from vfi.io.atomic import copy_atomic
 from vfi.io.frames import read_frame, write_frame
+from vfi.io.intensity import Normalisation, frame_statistics
 from vfi.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -167,5 +167,5 @@ def check_outputs(asked: Iterable[Path], expected: Iterable[Path], what: str) ->
         raise ValueError(
             f"{what}: the files asked for do not match the plan (not in the plan: {missing}; "
             f"in the plan but not asked for: {extra}); the data changed since the workflow "
-            "was planned: run snakemake again"
+            "was planned: plan the jobs again (run the workflow again)"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vfi.data.intensity import (
+from vfi.io.intensity import (
     Normalisation,
     bits_holding,
     frame_statistics,
