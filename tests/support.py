@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -105,3 +106,9 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str, poll: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(poll)
+
+
+def interruptible() -> None:
+    """`preexec_fn` for processes a test interrupts: a shell that ignores SIGINT (`nohup`, `&` in
+    a script) passes that on, and the interrupt would then do nothing, unlike Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -30,6 +30,7 @@ from support import (
     TINY_CKPT,
     TINY_CONFIG,
     add_sequence,
+    interruptible,
     run_snakemake,
     tree_bytes,
     wait_for,
@@ -238,6 +239,7 @@ def slurm_run(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=interruptible,
         )
     try:
         in_flight: dict[str, tuple[str, str]] = {}

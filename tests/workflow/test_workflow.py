@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import run_snakemake, snakemake_command, tree_bytes, wait_for
+from support import interruptible, run_snakemake, snakemake_command, tree_bytes, wait_for
 
 from vfi.data.sequences import discover
 from vfi.io.frames import probe_frame
@@ -152,6 +152,7 @@ def start_run_and_wait(workdir: Path, config: list[str], files: int) -> subproce
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=interruptible,
     )
     try:
         wait_for(
