@@ -79,16 +79,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from vfi.data.sequences import discover
-    from vfi.pipeline.checks import output_folder_problems, settings_problems
+    from vfi.pipeline.checks import preflight_problems
 
     settings = _settings(args)
-    problems = settings_problems(settings) + [
-        str(problem)
-        for problem in output_folder_problems(
-            Path(settings.data_dir),
-            {"output_dir": Path(settings.output_dir), "results_dir": Path(settings.results_dir)},
-        )
-    ]
+    problems = preflight_problems(settings)
     for problem in problems:
         print(f"settings: {problem}", file=sys.stderr)
     found = discover(

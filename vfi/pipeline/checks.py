@@ -119,3 +119,12 @@ def _not_a_weights_file(path: Path) -> str | None:
             "ldmvfi-vqflow-f32-c256-concat_max.ckpt again"
         )
     return None
+
+
+def preflight_problems(settings: Settings) -> list[str]:
+    """Everything about the settings and output folders that stops a run before any job (the
+    data are checked by `vfi.data.sequences.discover`)."""
+    folders = {"output_dir": Path(settings.output_dir), "results_dir": Path(settings.results_dir)}
+    return settings_problems(settings) + [
+        str(problem) for problem in output_folder_problems(Path(settings.data_dir), folders)
+    ]

@@ -10,7 +10,7 @@ from snakemake.utils import validate
 from vfi.backends import backend_spec
 from vfi.data.layout import OutputLayout
 from vfi.data.sequences import discover
-from vfi.pipeline.checks import output_folder_problems, settings_problems
+from vfi.pipeline.checks import preflight_problems
 from vfi.pipeline.jobs import copy_jobs, level_jobs
 from vfi.pipeline.provenance import recorded_job as read_recorded_job
 from vfi.settings import Settings
@@ -40,13 +40,7 @@ def put_this_python_first_on_path():
 put_this_python_first_on_path()
 
 # Everything that would fail inside a job is checked here, before any job runs.
-PROBLEMS = settings_problems(SETTINGS) + [
-    str(p)
-    for p in output_folder_problems(
-        Path(SETTINGS.data_dir),
-        {"output_dir": Path(SETTINGS.output_dir), "results_dir": RESULTS},
-    )
-]
+PROBLEMS = preflight_problems(SETTINGS)
 if PROBLEMS:
     raise WorkflowError(
         f"{len(PROBLEMS)} problem(s) with the settings:\n"
