@@ -107,12 +107,7 @@ def cmd_copy_keyframes(args: argparse.Namespace) -> int:
     layout = _layout(settings)
     sequences = _job_sequences(settings, args)
     if args.outputs:
-        expected = [
-            path
-            for seq in sequences
-            for path in [*layout.copied_keyframes(seq), layout.job_record(seq, 0)]
-            if seq.mode == "generate"
-        ]
+        expected = [path for seq in sequences for path in layout.copy_outputs(seq)]
         check_outputs(args.outputs, expected, "copy-keyframes")
     copy_keyframes([s for s in sequences if s.mode == "generate"], layout, args.job)
     return 0

@@ -18,6 +18,9 @@ from pathlib import Path
 
 from vfi.data.sequences import Sequence
 
+# The level of keyframe copy jobs in job records (model jobs make levels 1 and up).
+COPY_LEVEL = 0
+
 
 @dataclass(frozen=True)
 class OutputLayout:
@@ -40,6 +43,12 @@ class OutputLayout:
 
     def copied_keyframes(self, seq: Sequence) -> list[Path]:
         return [self.frame(seq, i) for i in sorted(seq.known)] if seq.mode == "generate" else []
+
+    def copy_outputs(self, seq: Sequence) -> list[Path]:
+        """Everything the keyframe copy job writes for this sequence: the copies, then its job
+        record (none for evaluation sequences, whose inputs are not copied)."""
+        copies = self.copied_keyframes(seq)
+        return [*copies, self.job_record(seq, COPY_LEVEL)] if copies else []
 
     def metrics_txt(self, seq: Sequence) -> Path:
         return self.sequence_dir(seq) / "metrics.txt"

@@ -218,13 +218,13 @@ class LPIPSScorer:
 
 
 def _lpips_input(frame: np.ndarray, peak: float) -> torch.Tensor:
-    """1 x 3 x H x W float32 in [-1, 1]; grayscale replicated to three channels."""
-    import torch
+    """1 x 3 x H x W float32 in [-1, 1] (values above `peak` clipped), grayscale replicated:
+    the conversion every backend's input goes through, with `peak` as full scale."""
+    from vfi.io.intensity import Normalisation
+    from vfi.io.tensors import to_model_tensor
 
-    unit = np.clip(frame.astype(np.float32) / np.float32(peak), 0.0, 1.0)
-    tensor = torch.from_numpy(unit)
-    tensor = tensor.unsqueeze(0).expand(3, -1, -1) if frame.ndim == 2 else tensor.permute(2, 0, 1)
-    return tensor.mul(2.0).sub(1.0).unsqueeze(0)
+    scale = Normalisation("raw", 0.0, peak, peak)
+    return to_model_tensor(np.minimum(frame, peak), scale).unsqueeze(0)
 
 
 def _strip_prefix(state: dict) -> dict:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Hashable, Iterable
 from pathlib import Path
 
-from vfi.data.layout import OutputLayout
+from vfi.data.layout import COPY_LEVEL, OutputLayout
 from vfi.data.plan import PlannedFrame, frame_seed
 from vfi.data.sequences import Sequence
 from vfi.io.atomic import copy_atomic
@@ -28,7 +28,6 @@ def copy_keyframes(
 ) -> None:
     """Generation output holds the whole sequence: copy the keyframes through, byte for byte,
     and record which job did (`vfi.pipeline.jobs`)."""
-    from vfi.pipeline.jobs import COPY_LEVEL
     from vfi.pipeline.provenance import write_job_record
 
     sequences = list(sequences)

@@ -24,10 +24,8 @@ from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from pathlib import Path
 
-from vfi.data.layout import OutputLayout
+from vfi.data.layout import COPY_LEVEL, OutputLayout
 from vfi.data.sequences import Sequence
-
-COPY_LEVEL = 0  # the level of keyframe copy jobs in job records
 
 
 @dataclass(frozen=True)
@@ -156,12 +154,9 @@ def copy_jobs(
     recorded: Recorded = nothing_recorded,
 ) -> list[Job]:
     """Jobs that copy the keyframes of generation sequences into the output, byte for byte,
-    and write a job record each (`layout.job_record(seq, COPY_LEVEL)`)."""
+    and write a job record each (`layout.copy_outputs`)."""
     generation = [s for s in sequences if s.mode == "generate"]
-
-    def outputs(seq: Sequence) -> list[Path]:
-        return [*layout.copied_keyframes(seq), layout.job_record(seq, COPY_LEVEL)]
-
+    outputs = layout.copy_outputs
     planned = plan_batches(generation, COPY_LEVEL, outputs, batch_size, exists, recorded)
     return [
         Job(
