@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from support import add_sequence
 
 from vfi.settings import Settings
 
 
-def vfi(*args: str) -> subprocess.CompletedProcess[str]:
+def vfi(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "vfi", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "vfi", *args], capture_output=True, text=True, timeout=120, cwd=cwd
     )
 
 
@@ -74,3 +75,39 @@ def test_check_reports_settings_that_cannot_run_as_well_as_the_data(tmp_path):
     result = vfi("check", "--config", str(config))
     assert result.returncode == 1
     assert "settings: frame_pattern.generate" in result.stderr
+
+
+def test_every_argument_of_every_command_has_a_help_line():
+    import argparse
+
+    from vfi.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    undocumented = [
+        f"{name} {action.dest}"
+        for name, command in commands.choices.items()
+        for action in command._actions
+        if not action.help
+    ]
+    assert undocumented == []
+
+
+def test_help_separates_user_commands_from_workflow_steps():
+    from vfi.cli import USER_COMMANDS, WORKFLOW_STEPS, build_parser
+
+    text = build_parser().format_help()
+    users, steps = text.split("commands:\n")[1].split("workflow steps")
+    assert all(f"  {name} " in users for name in USER_COMMANDS)
+    assert all(f"  {name} " in steps for name in WORKFLOW_STEPS)
+    assert set(USER_COMMANDS) | set(WORKFLOW_STEPS) == set(
+        build_parser()._subparsers._actions[-1].choices
+    )
+
+
+def test_check_reads_the_folders_config_and_takes_a_data_dir(tmp_path):
+    add_sequence(tmp_path / "data", "good", [1, 3])
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("backend: ldmvfi\n")
+    result = vfi("check", "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
+    assert "ok   good: generate" in result.stdout
+    assert "LDMVFI checkpoint" in result.stderr  # the folder's config was read

@@ -1,20 +1,6 @@
-"""The `vfi` command: what the workflow's rules run, and what users can run by hand.
+"""The `vfi` command: what users run by hand, and the steps the workflow's rules run.
 
-    vfi demo DIR                         write the synthetic demo data set
-    vfi check [--config F]               discover and validate sequences, report every problem
-    vfi copy-keyframes --sequences ...   copy generation keyframes into the output
-    vfi interpolate --level L --sequences ...
-    vfi finish --sequence S              provenance and metrics of one sequence
-    vfi aggregate --out F CSV...         one table of all per-sequence metrics
-    vfi summarise --metrics F ...        summary.csv and the report's tables
-    vfi plot-metrics --metrics F ...     figures of the scores
-    vfi runtimes --root DIR TSV...       runtimes.csv and a figure from benchmark files
-    vfi preview --sequence S ...         animation and strips of one sequence
-    vfi convert-checkpoint CKPT OUT      official LDMVFI checkpoint -> compact inference weights
-    vfi bench [--device cuda] ...        LDMVFI speed, memory and precision on this machine
-
-Settings come from `--settings-json` (the workflow passes its effective config) or `--config`
-(a config.yaml; default: built-in defaults).
+`vfi --help` lists both groups; `vfi COMMAND --help` the arguments of one.
 """
 
 from __future__ import annotations
@@ -24,6 +10,7 @@ import logging
 import os
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from vfi.settings import Settings
@@ -31,11 +18,17 @@ from vfi.settings import Settings
 log = logging.getLogger("vfi")
 
 
+# The config a run in this folder reads, as the workflow does (workflow/Snakefile).
+FOLDER_CONFIG = Path("config/config.yaml")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     if args.settings_json:
         return Settings.from_json(args.settings_json)
     if args.config:
         return Settings.from_yaml(Path(args.config))
+    if FOLDER_CONFIG.is_file():
+        return Settings.from_yaml(FOLDER_CONFIG)
     return Settings()
 
 
@@ -79,9 +72,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from vfi.data.sequences import discover
-    from vfi.pipeline.checks import preflight_problems
+    from vfi.pipeline.checks import preflight_problems, stale_outputs_warning
 
     settings = _settings(args)
+    if args.data_dir:
+        settings = replace(settings, data_dir=args.data_dir)
     problems = preflight_problems(settings)
     for problem in problems:
         print(f"settings: {problem}", file=sys.stderr)
@@ -97,6 +92,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
     if found.problems:
         print(found.report(), file=sys.stderr)
+        print(found.what_to_do(), file=sys.stderr)
+    if stale := stale_outputs_warning(_layout(settings), [s.name for s in found.sequences]):
+        print(f"warning: {stale}", file=sys.stderr)
     return 1 if problems or found.problems else 0
 
 
@@ -241,65 +239,98 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+USER_COMMANDS = ("check", "demo", "convert-checkpoint", "bench")
+WORKFLOW_STEPS = (
+    "copy-keyframes",
+    "interpolate",
+    "finish",
+    "aggregate",
+    "summarise",
+    "plot-metrics",
+    "runtimes",
+    "preview",
+)
+
+
+class _Commands:
+    """Sub-commands in two groups for `vfi --help`: what users run, and the workflow's steps."""
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self.sub = parser.add_subparsers(
+            dest="command", required=True, metavar="COMMAND", help=argparse.SUPPRESS
+        )
+        self.helps: dict[str, str] = {}
+
+    def add(self, name: str, help: str, settings: bool = False) -> argparse.ArgumentParser:
+        self.helps[name] = help
+        command = self.sub.add_parser(name, help=help, description=help)
+        if settings:
+            command.add_argument(
+                "--config",
+                help="config.yaml to read settings from (default: config/config.yaml "
+                "of this folder if there is one, as the workflow reads it)",
+            )
+            command.add_argument(
+                "--settings-json",
+                help="settings as JSON (the workflow passes its effective config)",
+            )
+        return command
+
+    def epilog(self) -> str:
+        def rows(names: tuple[str, ...]) -> str:
+            return "\n".join(f"  {name:<20}{self.helps[name]}" for name in names)
+
+        return (
+            f"commands:\n{rows(USER_COMMANDS)}\n\n"
+            f"workflow steps (the rules run these; rarely run by hand):\n{rows(WORKFLOW_STEPS)}\n\n"
+            "`vfi COMMAND --help` describes a command's arguments. Settings come from --config "
+            "(default: config/config.yaml of this folder, else built-in defaults) or "
+            "--settings-json."
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vfi", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="vfi",
+        usage="vfi [-h] [-v] [--threads N] COMMAND ...",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument(
         "--threads",
         type=int,
         help="CPU threads of this job (torch, OpenCV, BLAS); the workflow passes each job's",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    commands = _Commands(parser)
 
-    def with_settings(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--config", help="config.yaml to read settings from")
-        p.add_argument("--settings-json", help="settings as JSON (used by the workflow)")
-        return p
+    check = commands.add("check", "validate the data and settings without running anything", True)
+    check.add_argument("--data-dir", help="the data folder (default: data_dir of the settings)")
+    check.set_defaults(func=cmd_check)
 
-    demo = sub.add_parser("demo", help="write the synthetic demo data set")
-    demo.add_argument("directory")
-    demo.add_argument("--height", type=int, default=96)
-    demo.add_argument("--width", type=int, default=128)
-    demo.add_argument("--seed", type=int, default=0)
+    demo = commands.add("demo", "write the synthetic demo data set")
+    demo.add_argument("directory", help="folder to write input/ and gt/ into")
+    demo.add_argument("--height", type=int, default=96, help="frame height in pixels")
+    demo.add_argument("--width", type=int, default=128, help="frame width in pixels")
+    demo.add_argument("--seed", type=int, default=0, help="random seed of the synthetic cells")
     demo.set_defaults(func=cmd_demo)
 
-    with_settings(sub.add_parser("check", help="validate the data")).set_defaults(func=cmd_check)
-
-    copy = with_settings(sub.add_parser("copy-keyframes", help="copy keyframes to the output"))
-    copy.add_argument("--sequences", nargs="+", help="sequences whose keyframes to copy")
-    copy.add_argument(
-        "outputs", nargs="*", help="or: the output files to make (the workflow passes these)"
+    convert = commands.add(
+        "convert-checkpoint", "official LDMVFI .ckpt -> compact inference .safetensors"
     )
-    copy.add_argument("--job", help="the workflow's name of this job (kept in job records)")
-    copy.set_defaults(func=cmd_copy_keyframes)
-
-    interp = with_settings(sub.add_parser("interpolate", help="generate one level's frames"))
-    interp.add_argument("--level", type=int, required=True, help="level of the midpoint plan")
-    interp.add_argument("--sequences", nargs="+", help="sequences to make the level of")
-    interp.add_argument(
-        "outputs",
-        nargs="*",
-        help="or: the output files to make (frames and job records; the workflow passes these)",
-    )
-    interp.add_argument("--job", help="the workflow's name of this job (kept in job records)")
-    interp.set_defaults(func=cmd_interpolate)
-
-    finish = with_settings(sub.add_parser("finish", help="provenance and metrics of a sequence"))
-    finish.add_argument("--sequence", required=True)
-    finish.set_defaults(func=cmd_finish)
-
-    convert = sub.add_parser(
-        "convert-checkpoint", help="official LDMVFI .ckpt -> compact inference .safetensors"
-    )
-    convert.add_argument("checkpoint")
-    convert.add_argument("output")
+    convert.add_argument("checkpoint", help="the official checkpoint file")
+    convert.add_argument("output", help="the .safetensors file to write")
     convert.add_argument("--config", help="official-format model YAML (default: published)")
-    convert.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
+    convert.add_argument(
+        "--dtype",
+        choices=["float32", "bfloat16", "float16"],
+        default="float32",
+        help="store the weights in this precision (half the size in 16 bits; float32 keeps "
+        "every bit of the official weights)",
+    )
     convert.set_defaults(func=cmd_convert_checkpoint)
 
-    bench = sub.add_parser(
-        "bench", help="LDMVFI speed, memory and precision (full model, random weights)"
-    )
+    bench = commands.add("bench", "LDMVFI speed, memory and precision (full model, random weights)")
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     bench.add_argument(
         "--sizes",
@@ -322,15 +353,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--fidelity", action="store_true", help="also each stage's error in bf16/fp16 against fp32"
     )
     bench.add_argument("--only", choices=["speed", "fidelity"], help="one of the two tables")
-    bench.add_argument("--fidelity-size", default="256x256", help="WIDTHxHEIGHT")
+    bench.add_argument(
+        "--fidelity-size", default="256x256", help="WIDTHxHEIGHT of the fidelity table's frames"
+    )
     bench.set_defaults(func=cmd_bench)
 
-    agg = sub.add_parser("aggregate", help="concatenate per-sequence metrics.csv files")
-    agg.add_argument("--out", required=True)
-    agg.add_argument("csv", nargs="*")
+    copy = commands.add("copy-keyframes", "copy generation keyframes into the output", True)
+    copy.add_argument("--sequences", nargs="+", help="sequences whose keyframes to copy")
+    copy.add_argument(
+        "outputs", nargs="*", help="or: the output files to make (the workflow passes these)"
+    )
+    copy.add_argument("--job", help="the workflow's name of this job (kept in job records)")
+    copy.set_defaults(func=cmd_copy_keyframes)
+
+    interp = commands.add("interpolate", "generate one level's frames of some sequences", True)
+    interp.add_argument(
+        "--level", type=int, required=True, help="level of the midpoint plan (1: the middle)"
+    )
+    interp.add_argument("--sequences", nargs="+", help="sequences to make the level of")
+    interp.add_argument(
+        "outputs",
+        nargs="*",
+        help="or: the output files to make (frames and job records; the workflow passes these)",
+    )
+    interp.add_argument("--job", help="the workflow's name of this job (kept in job records)")
+    interp.set_defaults(func=cmd_interpolate)
+
+    finish = commands.add("finish", "provenance and metrics of one sequence", True)
+    finish.add_argument("--sequence", required=True, help="the sequence (its folder name)")
+    finish.set_defaults(func=cmd_finish)
+
+    agg = commands.add("aggregate", "concatenate per-sequence metrics.csv files")
+    agg.add_argument("--out", required=True, help="the table to write (results/metrics.csv)")
+    agg.add_argument("csv", nargs="*", help="per-sequence metrics.csv files")
     agg.set_defaults(func=cmd_aggregate)
 
-    summ = sub.add_parser("summarise", help="summary.csv and the report's tables")
+    summ = commands.add("summarise", "summary.csv and the report's tables")
     summ.add_argument("--metrics", required=True, help="results/metrics.csv")
     summ.add_argument("--summary", required=True, help="summary.csv to write")
     summ.add_argument("--overview", required=True, help="overview .rst for the report")
@@ -339,25 +397,27 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--sequences", nargs="*", default=[], help="sequences to make pages for")
     summ.set_defaults(func=cmd_summarise)
 
-    plot = sub.add_parser("plot-metrics", help="figures of the scores")
+    plot = commands.add("plot-metrics", "figures of the scores")
     plot.add_argument("--metrics", required=True, help="results/metrics.csv")
     plot.add_argument("--distribution", required=True, help="PNG: scores per backend")
     plot.add_argument("--by-frame", help="PNG: generation scores by frame index")
     plot.add_argument("--by-level", help="PNG: generation scores by level")
     plot.set_defaults(func=cmd_plot_metrics)
 
-    runtimes = sub.add_parser("runtimes", help="job runtimes from benchmark files")
+    runtimes = commands.add("runtimes", "job runtimes from benchmark files")
     runtimes.add_argument("--root", required=True, help="the benchmarks folder (names jobs)")
     runtimes.add_argument("--csv", required=True, help="runtimes.csv to write")
     runtimes.add_argument("--plot", required=True, help="PNG to write")
-    runtimes.add_argument("tsv", nargs="*")
+    runtimes.add_argument("tsv", nargs="*", help="Snakemake benchmark files of the jobs")
     runtimes.set_defaults(func=cmd_runtimes)
 
-    preview = with_settings(sub.add_parser("preview", help="animation and strips of a sequence"))
-    preview.add_argument("--sequence", required=True)
+    preview = commands.add("preview", "animation and strips of one sequence", True)
+    preview.add_argument("--sequence", required=True, help="the sequence (its folder name)")
     preview.add_argument("--animation", help="animated PNG to write")
     preview.add_argument("--strips-dir", help="folder for strip_NNN.png (scored frames)")
     preview.set_defaults(func=cmd_preview)
+
+    parser.epilog = commands.epilog()
     return parser
 
 

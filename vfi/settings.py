@@ -77,6 +77,7 @@ class Settings:
     seed: int = 0
     device: str = "auto"
     evaluate_subdir: str = "interpolated_frames"
+    local_previews: bool = True
     model_jobs: ModelJobSettings = field(default_factory=ModelJobSettings)
     ldmvfi: LDMVFISettings = field(default_factory=LDMVFISettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
@@ -121,7 +122,7 @@ JobKind = Literal["copy", "model", "finish", "preview"]
 _FIND = ("data_dir", "mode", "frame_pattern", "output_dir", "evaluate_subdir")
 _MAKE = ("backend", "timing", "intensity", "seed", "device")
 # Keys that no job output depends on: results_dir (tables only), on_invalid (which sequences run),
-# batch_size and model_jobs (how work is cut into jobs and what they may use).
+# batch_size, model_jobs and local_previews (how work is cut into jobs and where they run).
 JOB_KEYS: dict[JobKind, tuple[str, ...]] = {
     "copy": _FIND,
     "preview": _FIND,

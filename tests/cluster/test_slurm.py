@@ -2,8 +2,9 @@
 
 `slurm-up.sh` starts the cluster (slurmctld, slurmd, slurmdbd with MariaDB, munge; two fake GPUs
 as gres), installing the Debian packages first when they are missing, and `slurm-down.sh` stops
-what it started. Skips where that cannot work: not root, no apt-get, packages that do not install,
-or the plugin not installed. One SLURM run is interrupted (SIGINT, as Ctrl-C) while its model job
+what it started. Runs only when VFI_CLUSTER_TESTS=1 (tests/conftest.py; CI sets it), and skips
+where it cannot work: not root, no apt-get, packages that do not install, or the plugin not
+installed. One SLURM run is interrupted (SIGINT, as Ctrl-C) while its model job
 runs, then resumed; its outputs are compared with a local run's. Every SLURM job costs tens of
 seconds here (see TARGET), so the data are two tiny sequences that need one model job. The
 backend is ldmvfi with the tiny fixture weights, because only backends that use a GPU ask SLURM

@@ -229,3 +229,22 @@ def test_a_multi_page_tiff_is_reported_before_any_job(tmp_path):
     tifffile.imwrite(tmp_path / "input" / "s" / "frame_003.tif", stack, photometric="minisblack")
     text = problems_text(tmp_path)
     assert "frame_003.tif" in text and "4 pages" in text and "sequence 's'" in text
+
+
+def test_missing_relative_data_folder_names_where_it_was_looked_for(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (problem,) = discover(Path("customdata")).problems
+    assert f"(looked for {tmp_path / 'customdata'})" in str(problem)
+
+
+def test_advice_without_any_runnable_sequence_does_not_suggest_skipping(tmp_path):
+    advice = discover(tmp_path / "nope").what_to_do()
+    assert "on_invalid: skip would not help" in advice and "data_dir" in advice
+
+
+def test_advice_with_runnable_sequences_suggests_skipping_the_broken_ones(tmp_path):
+    add_sequence(tmp_path, "good", [1, 3])
+    add_sequence(tmp_path, "broken", [1])
+    found = discover(tmp_path)
+    assert [s.name for s in found.sequences] == ["good"]
+    assert "set on_invalid: skip to run the other sequences" in found.what_to_do()

@@ -7,8 +7,9 @@ import shutil
 import pytest
 from support import TINY_CKPT, TINY_CONFIG
 
+from vfi.data.layout import OutputLayout
 from vfi.data.naming import FramePatterns
-from vfi.pipeline.checks import settings_problems
+from vfi.pipeline.checks import settings_problems, stale_outputs_warning
 from vfi.settings import LDMVFISettings, Settings
 
 
@@ -76,3 +77,18 @@ def test_a_frame_pattern_without_its_group_is_refused():
     settings = Settings(frame_pattern=FramePatterns(generate=r"t\d+"))
     (problem,) = settings_problems(settings)
     assert "frame_pattern.generate" in problem and "exactly one" in problem
+
+
+def test_output_folders_of_sequences_not_in_the_run_are_named_with_how_to_remove_them(tmp_path):
+    out = tmp_path / "out"
+    for name in ("kept", "gone"):
+        (out / name).mkdir(parents=True)
+        (out / name / "provenance.json").write_text("{}")
+    warning = stale_outputs_warning(OutputLayout(out), ["kept"])
+    assert "1 output folder(s)" in warning and ": gone." in warning
+    assert f"rm -r {out / 'gone'}" in warning
+
+
+def test_folders_without_provenance_are_not_called_stale(tmp_path):
+    (tmp_path / "notes").mkdir()
+    assert stale_outputs_warning(OutputLayout(tmp_path), []) is None

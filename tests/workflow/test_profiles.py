@@ -38,3 +38,26 @@ def test_profiles_name_only_rules_of_the_workflow():
     for name in ("default", "slurm"):
         for rule in load(name).get("set-resources", {}):
             assert f"rule {rule}:" in rules, f"{name} profile names unknown rule {rule}"
+
+
+def local_rules(workdir, demo_data, **config) -> set[str]:
+    """The rules the workflow runs where snakemake runs (never submitted to a cluster)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+    from support import SNAKEFILE
+
+    with SnakemakeApi(OutputSettings()) as api:
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(cores=1),
+            config_settings=ConfigSettings(config={"data_dir": str(demo_data), **config}),
+            snakefile=SNAKEFILE,
+            workdir=workdir,
+        )
+        return set(workflow._workflow._localrules)  # no public accessor
+
+
+def test_previews_run_locally_unless_local_previews_is_false(tmp_path, demo_data):
+    previews = {"preview_sequence", "strips_sequence"}
+    assert previews <= local_rules(tmp_path, demo_data)
+    submitted = local_rules(tmp_path, demo_data, local_previews=False)
+    assert not previews & submitted and "aggregate_metrics" in submitted

@@ -141,6 +141,26 @@ def test_on_invalid_skip_runs_the_other_sequences(tmp_path, demo_data):
     assert job_counts(result.stdout)["finish_sequence"] == 4
 
 
+def test_skipped_sequence_with_outputs_of_an_earlier_run_is_warned_about(tmp_path, demo_data):
+    data = tmp_path / "data"
+    subprocess.run(["cp", "-r", str(demo_data), str(data)], check=True)
+    (data / "input" / "gen_gray8-A1" / "frame_019.png").write_bytes(b"")
+    earlier = tmp_path / OUT / "gen_gray8-A1"  # as an earlier run left it
+    earlier.mkdir(parents=True)
+    (earlier / "provenance.json").write_text("{}")
+    result = run_snakemake(tmp_path, "-n", "--config", f"data_dir={data}", "on_invalid=skip")
+    text = result.stdout + result.stderr
+    assert "belong to no sequence of this run" in text and f"rm -r {OUT / 'gen_gray8-A1'}" in text
+
+
+def test_missing_data_folder_does_not_suggest_skipping(tmp_path):
+    result = run_snakemake(tmp_path, "-n", "--config", "data_dir=nowhere", check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"looked for {tmp_path / 'nowhere'}" in text
+    assert "on_invalid: skip would not help" in text
+
+
 def count_files(folder: Path) -> int:
     return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 

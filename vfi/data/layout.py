@@ -13,6 +13,7 @@ them) cannot disagree.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,21 @@ class OutputLayout:
         """Everything the model job of `level` writes for this sequence: frames, then record."""
         frames = [self.frame(seq, f.index) for f in seq.plan if f.level == level]
         return [*frames, self.job_record(seq, level)]
+
+    def stale_folders(self, sequences: Iterable[str]) -> list[Path]:
+        """Output folders of sequences that are not among `sequences`: skipped this time, or
+        removed from the data. Their scores are in no table of this run (their folder holds a
+        provenance record, so it is a sequence's output and not the user's own folder)."""
+        root, names = Path(self.output_dir), set(sequences)
+        if not root.is_dir():
+            return []
+        return sorted(
+            folder
+            for folder in root.iterdir()
+            if folder.is_dir()
+            and folder.name not in names
+            and ((folder / "provenance.json").is_file() or (folder / ".provenance").is_dir())
+        )
 
     def sequence_of(self, path: Path) -> str:
         """The sequence an output file belongs to (its folder under output_dir)."""

@@ -98,6 +98,16 @@ class Discovery:
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)
 
+    def what_to_do(self) -> str:
+        """The advice after `report()` when a run stops on these problems."""
+        if self.sequences:
+            return "Fix the files above, or set on_invalid: skip to run the other sequences."
+        return (
+            "No sequence can run, so on_invalid: skip would not help: fix the problems above "
+            "(data_dir must be the folder that holds input/ and gt/; a relative data_dir starts "
+            "in the folder snakemake runs in)."
+        )
+
     def raise_if_problems(self) -> None:
         if self.problems:
             raise DataError(self.report())
@@ -119,7 +129,11 @@ def discover(
     data_dir = Path(data_dir)
     input_dir = data_dir / INPUT_SUBDIR
     if not data_dir.is_dir():
-        return Discovery([], [Problem(f"data folder {data_dir} does not exist (set data_dir)")])
+        where = "" if data_dir.is_absolute() else f" (looked for {data_dir.absolute()})"
+        return Discovery(
+            [],
+            [Problem(f"data folder {data_dir} does not exist{where}; set data_dir to your data")],
+        )
     if not input_dir.is_dir():
         return Discovery(
             [],

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
+from vfi.data.layout import OutputLayout
 from vfi.data.sequences import Problem
 from vfi.settings import Settings
 
@@ -128,3 +131,21 @@ def preflight_problems(settings: Settings) -> list[str]:
     return settings_problems(settings) + [
         str(problem) for problem in output_folder_problems(Path(settings.data_dir), folders)
     ]
+
+
+def stale_outputs_warning(layout: OutputLayout, sequences: Iterable[str]) -> str | None:
+    """A warning about output folders of sequences not in this run, or None.
+
+    A sequence skipped (on_invalid: skip) or removed keeps its old folder, but its scores leave
+    every table of the run: say so, rather than let the folder look current."""
+    stale = layout.stale_folders(sequences)
+    if not stale:
+        return None
+    names = ", ".join(folder.name for folder in stale)
+    remove = " ".join(shlex.quote(str(folder)) for folder in stale)
+    return (
+        f"{len(stale)} output folder(s) under {layout.output_dir} belong to no sequence of this "
+        f"run (skipped, renamed or removed from the data): {names}. Their frames stay on disk, "
+        "but their scores are not in results/metrics.csv, summary.csv or the report. If they "
+        f"are obsolete, remove them: rm -r {remove}"
+    )

@@ -10,7 +10,7 @@ from snakemake.utils import validate
 from vfi.backends import backend_spec
 from vfi.data.layout import OutputLayout
 from vfi.data.sequences import discover
-from vfi.pipeline.checks import preflight_problems
+from vfi.pipeline.checks import preflight_problems, stale_outputs_warning
 from vfi.pipeline.jobs import copy_jobs, level_jobs
 from vfi.pipeline.provenance import recorded_job as read_recorded_job
 from vfi.settings import Settings
@@ -51,15 +51,14 @@ DISCOVERY = discover(
 )
 if DISCOVERY.problems:
     if SETTINGS.on_invalid == "fail" or not DISCOVERY.sequences:
-        raise WorkflowError(
-            DISCOVERY.report()
-            + "\nFix the files above, or set on_invalid: skip to run the other sequences."
-        )
+        raise WorkflowError(f"{DISCOVERY.report()}\n{DISCOVERY.what_to_do()}")
     logger.warning(
         DISCOVERY.report() + f"\nSkipping: {', '.join(DISCOVERY.skipped) or '-'}"
     )
 SEQUENCES = {seq.name: seq for seq in DISCOVERY.sequences}
 SCORED = [name for name, seq in SEQUENCES.items() if seq.scored]
+if stale := stale_outputs_warning(LAYOUT, SEQUENCES):
+    logger.warning(stale)
 
 # LDMVFI jobs load compact inference weights, converted once from the official checkpoint.
 MODEL_WEIGHTS = []

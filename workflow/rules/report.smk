@@ -1,14 +1,20 @@
 # What `snakemake --report report.html` shows: tables, figures, previews and runtimes, made by
 # CPU jobs after the scores (paths and helpers: rules/report_common.smk).
 
-# Light CPU jobs: run them where snakemake runs, not through the cluster's queue.
+# Light CPU jobs: run them where snakemake runs, not through the cluster's queue. Previews are
+# one job per sequence: with hundreds of sequences, local_previews: false submits them instead.
 localrules:
     aggregate_metrics,
     summarise_metrics,
     plot_metrics,
-    preview_sequence,
-    strips_sequence,
     plot_runtimes,
+
+
+if SETTINGS.local_previews:
+
+    localrules:
+        preview_sequence,
+        strips_sequence,
 
 
 
