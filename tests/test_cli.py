@@ -111,3 +111,15 @@ def test_check_reads_the_folders_config_and_takes_a_data_dir(tmp_path):
     result = vfi("check", "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
     assert "ok   good: generate" in result.stdout
     assert "LDMVFI checkpoint" in result.stderr  # the folder's config was read
+
+
+def test_convert_checkpoint_tells_an_ifrnet_file_and_records_its_variant(tmp_path):
+    from support import write_ifrnet_checkpoint
+
+    from vfi.models.ifrnet.checkpoint import compact_metadata
+
+    official = write_ifrnet_checkpoint(tmp_path / "IFRNet_S_GoPro.pth")
+    result = vfi("convert-checkpoint", str(official), str(tmp_path / "s.safetensors"))
+    assert result.returncode == 0, result.stderr
+    assert "wrote compact IFRNet_S weights" in result.stderr
+    assert compact_metadata(tmp_path / "s.safetensors")["variant"] == "IFRNet_S"

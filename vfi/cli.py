@@ -204,16 +204,39 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_convert_checkpoint(args: argparse.Namespace) -> int:
+    import torch
+
+    dtype = None if args.dtype == "float32" else getattr(torch, args.dtype)
+    model = args.model if args.model != "auto" else _checkpoint_model(Path(args.checkpoint))
+    if model == "ifrnet":
+        from vfi.models.ifrnet.checkpoint import compact_metadata, convert_checkpoint
+
+        if args.config:
+            raise ValueError("--config is for LDMVFI checkpoints; IFRNet files need none")
+        out = convert_checkpoint(args.checkpoint, args.output, dtype=dtype)
+        variant = compact_metadata(out)["variant"]
+        log.info("wrote compact %s weights to %s (%.1f MB)", variant, out, out.stat().st_size / 1e6)
+        return 0
     from vfi.models.ldmvfi.checkpoint import convert_checkpoint
 
-    dtype = {"float32": None, "bfloat16": "bfloat16", "float16": "float16"}[args.dtype]
-    if dtype is not None:
-        import torch
-
-        dtype = getattr(torch, dtype)
     out = convert_checkpoint(args.checkpoint, args.output, config=args.config, dtype=dtype)
     log.info("wrote compact LDMVFI weights to %s (%.1f MB)", out, out.stat().st_size / 1e6)
     return 0
+
+
+def _checkpoint_model(path: Path) -> str:
+    """ "ifrnet" for a file of IFRNet weights, else "ldmvfi" (whose loader explains any problem).
+
+    The file is opened memory-mapped, so telling costs little even for LDMVFI's 3.4 GB."""
+    import torch
+
+    try:
+        content = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    except Exception:  # not a zip-format torch file: the LDMVFI loader says what it is
+        return "ldmvfi"
+    keys = content.get("state_dict", content) if isinstance(content, dict) else {}
+    ifrnet = any(str(key).endswith("encoder.pyramid1.0.0.weight") for key in keys)
+    return "ifrnet" if ifrnet else "ldmvfi"
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -316,11 +339,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     convert = commands.add(
-        "convert-checkpoint", "official LDMVFI .ckpt -> compact inference .safetensors"
+        "convert-checkpoint",
+        "official LDMVFI .ckpt or IFRNet .pth -> compact inference .safetensors",
     )
     convert.add_argument("checkpoint", help="the official checkpoint file")
     convert.add_argument("output", help="the .safetensors file to write")
-    convert.add_argument("--config", help="official-format model YAML (default: published)")
+    convert.add_argument(
+        "--model",
+        choices=["auto", "ldmvfi", "ifrnet"],
+        default="auto",
+        help="whose checkpoint it is (auto: told by its keys)",
+    )
+    convert.add_argument(
+        "--config", help="LDMVFI only: official-format model YAML (default: published)"
+    )
     convert.add_argument(
         "--dtype",
         choices=["float32", "bfloat16", "float16"],

@@ -34,6 +34,21 @@ class LDMVFISettings:
 
 
 @dataclass(frozen=True)
+class IFRNetSettings:
+    """checkpoint: official .pth (GoPro: any t; Vimeo90K: midpoints only) or compact
+    .safetensors. scale_factor: the network runs on frames resized by it (0.8 or 0.5 for large
+    motion). tile: tiles of at most this many pixels a side, overlapping by tile_overlap, for
+    frames too large for memory (0: whole frames)."""
+
+    checkpoint: str = "resources/checkpoints/IFRNet_GoPro.pth"
+    scale_factor: float = 1.0
+    max_batch: int = 4
+    precision: str = "auto"
+    tile: int = 0
+    tile_overlap: int = 128
+
+
+@dataclass(frozen=True)
 class MetricsSettings:
     """Scoring. LPIPS needs ImageNet backbone weights that cannot be downloaded offline.
 
@@ -80,6 +95,7 @@ class Settings:
     local_previews: bool = True
     model_jobs: ModelJobSettings = field(default_factory=ModelJobSettings)
     ldmvfi: LDMVFISettings = field(default_factory=LDMVFISettings)
+    ifrnet: IFRNetSettings = field(default_factory=IFRNetSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @classmethod

@@ -7,7 +7,7 @@ import re
 
 import pytest
 import yaml
-from support import TINY_CKPT, TINY_CONFIG, add_sequence, run_snakemake
+from support import TINY_CKPT, TINY_CONFIG, add_sequence, run_snakemake, write_ifrnet_checkpoint
 
 pytestmark = pytest.mark.workflow
 
@@ -24,11 +24,14 @@ def shell_backends(dry_run_output: str) -> set[str]:
     return set(re.findall(r'"backend": "(\w+)"', dry_run_output))
 
 
-@pytest.mark.parametrize("backend", ["flow", "ldmvfi"])
+@pytest.mark.parametrize("backend", ["flow", "ldmvfi", "ifrnet"])
 def test_lint_finds_nothing(tmp_path, data, backend):
     config = {"data_dir": str(data), "backend": backend}
     if backend == "ldmvfi":  # adds the checkpoint conversion rule
         config["ldmvfi"] = {"checkpoint": str(TINY_CKPT), "config": str(TINY_CONFIG)}
+    if backend == "ifrnet":  # its weights are an input of the model jobs
+        weights = write_ifrnet_checkpoint(tmp_path / "IFRNet_S.pth")
+        config["ifrnet"] = {"checkpoint": str(weights)}
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
     result = run_snakemake(tmp_path, "--lint", "--configfile", str(tmp_path / "run.yaml"))
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr

@@ -17,8 +17,8 @@ import torch
 from vfi.backends.base import Backend, FrameLoader, Pair, chunks
 from vfi.models.ldmvfi import LDMVFI
 from vfi.models.ldmvfi.model import EncodedFrames
-from vfi.models.ldmvfi.precision import resolve_precision
 from vfi.models.ldmvfi.sampler import check_step_count, sampler_steps
+from vfi.models.precision import resolve_precision
 
 log = logging.getLogger(__name__)
 

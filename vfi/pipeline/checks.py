@@ -68,18 +68,49 @@ def _not_writable(folder: Path) -> str | None:
 def settings_problems(settings: Settings) -> list[str]:
     """Combinations of settings that would otherwise fail only inside a job, hours later.
 
-    Cheap: no torch, no model; checkpoint files are checked by their first bytes only.
+    Cheap: no model is built; LDMVFI checkpoints are checked by their first bytes only, IFRNet
+    ones (tens of MB) are read, because their weights decide whether any t works.
     """
     from vfi.backends import backend_spec, resolve_timing
 
     problems = [*settings.frame_pattern.problems()]
-    try:
-        backend_spec(settings.backend)
-        resolve_timing(settings.timing, settings.backend)
-    except ValueError as err:
-        problems.append(str(err))
     if settings.backend == "ldmvfi":
         problems += _ldmvfi_problems(settings)
+    if settings.backend == "ifrnet":
+        problems += _ifrnet_problems(settings)
+    try:
+        backend_spec(settings.backend)
+        # Where the weights decide the timing, they are asked only if they could be read.
+        options = None if problems else settings.backend_options()
+        resolve_timing(settings.timing, settings.backend, options)
+    except ValueError as err:
+        problems.append(str(err))
+    return problems
+
+
+def _ifrnet_problems(settings: Settings) -> list[str]:
+    from vfi.backends.ifrnet import missing_checkpoint_message
+    from vfi.models.ifrnet.checkpoint import CheckpointError, read_weights
+    from vfi.models.ifrnet.padding import divisor_for_scale
+
+    options = settings.ifrnet
+    problems = []
+    if missing := missing_checkpoint_message(options.checkpoint):
+        problems.append(missing)
+    else:
+        try:
+            read_weights(options.checkpoint)
+        except CheckpointError as err:
+            problems.append(f"ifrnet.checkpoint: {err}")
+    try:
+        divisor_for_scale(options.scale_factor)
+    except ValueError as err:
+        problems.append(f"ifrnet.scale_factor: {err}")
+    if options.tile and options.tile <= options.tile_overlap:
+        problems.append(
+            f"ifrnet.tile ({options.tile}) must be larger than ifrnet.tile_overlap "
+            f"({options.tile_overlap}), or 0 for whole frames"
+        )
     return problems
 
 

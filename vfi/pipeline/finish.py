@@ -19,7 +19,7 @@ def finish_sequence(seq: Sequence, layout: OutputLayout, settings: Settings) -> 
     from vfi.evaluation.lpips_scorer import load_lpips
     from vfi.evaluation.scoring import score_sequence, sequence_data_range
 
-    timing = resolve_timing(settings.timing, settings.backend)
+    timing = resolve_timing(settings.timing, settings.backend, settings.backend_options())
     metrics = settings.metrics
     data_range = sequence_data_range(seq, metrics.data_range)
     write_provenance(seq, layout, settings, timing, data_range)

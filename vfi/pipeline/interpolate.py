@@ -67,7 +67,7 @@ def run_level(
     work = [(seq, frame) for seq in sequences for frame in seq.plan if frame.level == level]
     if not work:
         return 0
-    timing = resolve_timing(settings.timing, settings.backend)
+    timing = resolve_timing(settings.timing, settings.backend, settings.backend_options())
     # Backends that never use a GPU run on the CPU and claim none, whatever `device:` says.
     uses_gpu = backend_spec(settings.backend).uses_gpu
     device = resolve_device(settings.device) if uses_gpu else torch.device("cpu")

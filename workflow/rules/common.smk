@@ -75,6 +75,10 @@ CONVERT_CHECKPOINT = bool(
     MODEL_WEIGHTS
     and Path(SETTINGS.ldmvfi.checkpoint).resolve() != MODEL_WEIGHTS[0].resolve()
 )
+# IFRNet weights (tens of MB) are loaded as they are; as an input, a replaced file redoes the
+# model jobs.
+if SETTINGS.backend == "ifrnet":
+    MODEL_WEIGHTS = [Path(SETTINGS.ifrnet.checkpoint)]
 def recorded_job(seq, level):
     """The job that made a sequence's outputs of a level, as its job record says."""
     return read_recorded_job(seq, level, LAYOUT)

@@ -319,3 +319,12 @@ def test_loading_does_not_import_torch_dynamo(tiny_compact):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_converting_twice_gives_the_same_bytes(tmp_path):
+    """The safetensors writer orders metadata by a hash map; the file must not depend on it."""
+    files = [
+        convert_checkpoint(TINY_CKPT, tmp_path / f"{i}.safetensors", config=TINY_CONFIG)
+        for i in range(4)
+    ]
+    assert len({f.read_bytes() for f in files}) == 1

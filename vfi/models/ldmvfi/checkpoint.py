@@ -15,7 +15,6 @@ the config as YAML), so it loads memory-mapped without the 1.7 GB of raw U-Net w
 
 from __future__ import annotations
 
-import os
 import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,8 +23,10 @@ from pathlib import Path
 import torch
 import yaml
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import Tensor, nn
+
+from vfi.models.weights_file import save_weights
 
 from .autoencoder import VQFlowAutoencoder
 from .config import LDMVFIConfig, load_config, parse_config
@@ -284,14 +285,7 @@ def convert_checkpoint(
         "config_yaml": cfg.to_yaml(),
         "source": src.name,
     }
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dst
+    return save_weights(tensors, dst, metadata)
 
 
 _ARCHITECTURE_HINT = (

@@ -1,0 +1,302 @@
+"""Read IFRNet weights: official `.pth` checkpoints and our compact `.safetensors` file.
+
+An official checkpoint is a flat dict of the 104 parameters of one variant (official names, no
+prefix, no buffers), written by `torch.save(model.state_dict())`. Also accepted: a `module.`
+prefix on every key (a DataParallel model saved as is) and a wrapper dict holding the state dict
+under `state_dict` / `model`. The variant is told by the shape of the first encoder conv.
+
+Compact file: the same 104 tensors (optionally cast, e.g. float16) plus metadata naming the
+format and the variant; written deterministically (same input, same bytes).
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file
+from torch import Tensor
+
+from vfi.models.weights_file import save_weights
+
+from .network import VARIANTS, IFRNetNetwork
+
+COMPACT_FORMAT = "vfi-ifrnet-compact"
+COMPACT_VERSION = "1"
+# The first encoder conv tells the variant apart: [width1, 3, k, k].
+VARIANT_KEY = "encoder.pyramid1.0.0.weight"
+# decoder4's first conv; its last input channel multiplies the time embedding.
+TIME_KEY = "decoder4.convblock.0.0.weight"
+# Wrapper keys under which some tools store the state dict.
+_WRAPPER_KEYS = ("state_dict", "model")
+_PREFIX = "module."
+# Keys listed per category in an error message before "... and N more".
+_LISTED_KEYS = 12
+
+
+class CheckpointError(RuntimeError):
+    """A weights file that cannot be used; the message says which file, what and what to do."""
+
+
+def expected_shapes(variant: str) -> dict[str, torch.Size]:
+    """Official key -> shape of `variant`, in official order."""
+    return dict(_expected_shapes(variant))
+
+
+@functools.cache
+def _expected_shapes(variant: str) -> tuple[tuple[str, torch.Size], ...]:
+    with torch.device("meta"):
+        network = IFRNetNetwork(variant)
+    return tuple((name, tensor.shape) for name, tensor in network.state_dict().items())
+
+
+def detect_variant(state_dict: Mapping[str, Tensor], source: str = "checkpoint") -> str:
+    """The variant whose first encoder conv has the shape of the file's; CheckpointError else."""
+    found = state_dict.get(VARIANT_KEY)
+    if found is not None:
+        for name in VARIANTS:
+            if found.shape == expected_shapes(name)[VARIANT_KEY]:
+                return name
+    known = ", ".join(f"{list(expected_shapes(name)[VARIANT_KEY])} ({name})" for name in VARIANTS)
+    what = "absent" if found is None else f"of shape {list(found.shape)}"
+    raise CheckpointError(
+        f"{source}: not an IFRNet checkpoint: {VARIANT_KEY!r} is {what}; IFRNet checkpoints "
+        f"have it as {known}.\n"
+        + _key_report(state_dict, expected_shapes("IFRNet"), "IFRNet")
+        + "\n"
+        + _HINT
+    )
+
+
+def check_state_dict(
+    state_dict: Mapping[str, Tensor], variant: str, source: str = "checkpoint"
+) -> None:
+    """Raise CheckpointError unless the keys and shapes are exactly those of `variant`."""
+    expected = expected_shapes(variant)
+    if set(state_dict) == set(expected) and all(
+        state_dict[k].shape == shape for k, shape in expected.items()
+    ):
+        return
+    raise CheckpointError(
+        f"{source}: the weights do not match the {variant} network.\n"
+        + _key_report(state_dict, expected, variant)
+        + "\n"
+        + _HINT
+    )
+
+
+def is_compact(path: str | Path) -> bool:
+    return Path(path).suffix == ".safetensors"
+
+
+def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
+    """All tensors of a weights file (official `.pth` or compact), on the CPU, keys unprefixed.
+
+    `.pth` files are read with `weights_only=True`: a file holding pickled Python objects is
+    refused without running them. Every failure becomes a CheckpointError. Keys are not checked
+    here (see `check_state_dict`); a compact file's variant metadata is.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path}: checkpoint file not found. Download the IFRNet checkpoint (e.g. "
+            "IFRNet_Vimeo90K.pth) or correct the path."
+        )
+    if is_compact(path):
+        tensors = _load_compact(path)
+    else:
+        content = _torch_load(path)
+        tensors = _unwrap(content, path)
+    return _strip_prefix(tensors)
+
+
+def read_weights(path: str | Path) -> tuple[str, dict[str, Tensor]]:
+    """(variant, checked state dict) of a weights file of either format."""
+    tensors = load_state_dict_file(path)
+    variant = detect_variant(tensors, source=str(path))
+    if is_compact(path):
+        stored = compact_metadata(path).get("variant")
+        if stored != variant:
+            raise CheckpointError(
+                f"{path}: the metadata says variant {stored!r} but the weights are {variant}. "
+                "Convert the official checkpoint again."
+            )
+    check_state_dict(tensors, variant, source=str(path))
+    return variant, tensors
+
+
+def compact_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata of a compact file, checked for our format and version."""
+    try:
+        with safe_open(path, framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except (SafetensorError, OSError) as err:
+        raise _corrupt(Path(path), err) from err
+    if metadata.get("format") != COMPACT_FORMAT:
+        raise CheckpointError(
+            f"{path}: a .safetensors file without IFRNet metadata (format {COMPACT_FORMAT!r}). "
+            "Make it with `convert_checkpoint` from the official .pth."
+        )
+    if metadata.get("version") != COMPACT_VERSION:
+        raise CheckpointError(
+            f"{path}: compact format version {metadata.get('version')!r}, this code reads "
+            f"version {COMPACT_VERSION}. Convert the official .pth again."
+        )
+    return metadata
+
+
+def uses_time(state_dict: Mapping[str, Tensor]) -> bool:
+    """Whether the output depends on t: False when decoder4's time-channel weights are all zero.
+
+    The published Vimeo90K checkpoints are like that (trained with t = 0.5 only); use the GoPro
+    ones for other times.
+    """
+    if TIME_KEY not in state_dict:
+        raise CheckpointError(f"not an IFRNet state dict: no {TIME_KEY!r}")
+    return bool(state_dict[TIME_KEY][:, -1].any())
+
+
+def file_uses_time(path: str | Path) -> bool:
+    """`uses_time` of a weights file, reading only what it needs (memory-mapped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found.")
+    if is_compact(path):
+        compact_metadata(path)
+        try:
+            with safe_open(path, framework="pt") as handle:
+                return uses_time({TIME_KEY: handle.get_tensor(TIME_KEY)})
+        except (SafetensorError, OSError) as err:
+            raise _corrupt(path, err) from err
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError):
+        content = _torch_load(path)  # not a zip file (mmap needs one), or a readable error
+    return uses_time(_strip_prefix(_unwrap(content, path)))
+
+
+def convert_checkpoint(src: str | Path, dst: str | Path, dtype: torch.dtype | None = None) -> Path:
+    """Write the weights of `src` (official or compact) as a compact `.safetensors`; returns dst.
+
+    dtype: optionally cast the tensors (float16 halves the file; loading casts back to the
+    model's dtype). The same input gives the same bytes. The file is written to a temporary name
+    in dst's folder and renamed, so a reader never sees a half-written file.
+    """
+    src, dst = Path(src), Path(dst)
+    variant, tensors = read_weights(src)
+    order = expected_shapes(variant)
+    tensors = {k: tensors[k] for k in order}
+    if dtype is not None:
+        tensors = {k: v.to(dtype) for k, v in tensors.items()}
+    tensors = {k: v.contiguous() for k, v in tensors.items()}
+    metadata = {
+        "format": COMPACT_FORMAT,
+        "version": COMPACT_VERSION,
+        "variant": variant,
+        "source": src.name,
+    }
+    save_weights(tensors, dst, metadata)
+    return dst
+
+
+_HINT = (
+    "This usually means the file belongs to another model (e.g. RIFE or LDMVFI) or is not an "
+    "IFRNet checkpoint; use a published IFRNet .pth or a file made by `convert_checkpoint`."
+)
+
+
+def _key_report(
+    state_dict: Mapping[str, Tensor], expected: Mapping[str, torch.Size], variant: str
+) -> str:
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    mis_shaped = [
+        f"{k}: file {list(state_dict[k].shape)}, {variant} {list(shape)}"
+        for k, shape in expected.items()
+        if k in state_dict and state_dict[k].shape != shape
+    ]
+    lines = [f"  compared with the {len(expected)} keys of {variant}:"]
+    for title, keys in (
+        ("missing", missing),
+        ("unexpected", unexpected),
+        ("wrong shape", mis_shaped),
+    ):
+        if keys:
+            lines.append(f"  {title} ({len(keys)}):")
+            lines += [f"    {key}" for key in keys[:_LISTED_KEYS]]
+            if len(keys) > _LISTED_KEYS:
+                lines.append(f"    ... and {len(keys) - _LISTED_KEYS} more")
+    return "\n".join(lines)
+
+
+def _torch_load(path: Path) -> object:
+    with open(path, "rb") as f:
+        head = f.read(4)
+    # torch.save writes a zip archive (before PyTorch 1.6: a pickle stream)
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):
+        raise CheckpointError(
+            f"{path}: not a PyTorch checkpoint (neither a zip archive nor a pickle; a failed "
+            "download saves an HTML page under the file's name). Download the checkpoint again."
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "weights_only" not in str(err).lower() and "weights only" not in str(err).lower():
+            raise _corrupt(path, err) from err
+        raise CheckpointError(
+            f"{path}: refused to load: the file contains pickled Python objects other than "
+            "tensors, which could run code when loaded (torch.load weights_only=True rejected "
+            f"it: {str(err).splitlines()[0]}). Use the published checkpoint or a file made by "
+            "`convert_checkpoint`."
+        ) from err
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise _corrupt(path, err) from err
+
+
+def _unwrap(content: object, path: Path) -> dict[str, Tensor]:
+    """The flat state dict in a loaded `.pth`: itself, or under one wrapper key."""
+    if _is_state_dict(content):
+        return dict(content)
+    if isinstance(content, Mapping):
+        inner = [content[k] for k in _WRAPPER_KEYS if k in content and _is_state_dict(content[k])]
+        if len(inner) == 1:
+            return dict(inner[0])
+    raise CheckpointError(
+        f"{path}: not a model checkpoint: expected a dict of tensors (an official IFRNet .pth) "
+        f"or a dict holding one under {' or '.join(map(repr, _WRAPPER_KEYS))}."
+    )
+
+
+def _is_state_dict(content: object) -> bool:
+    return (
+        isinstance(content, Mapping)
+        and len(content) > 0
+        and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in content.items())
+    )
+
+
+def _strip_prefix(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Drop a `module.` prefix carried by every key (a DataParallel model saved as is)."""
+    if tensors and all(k.startswith(_PREFIX) for k in tensors):
+        return {k[len(_PREFIX) :]: v for k, v in tensors.items()}
+    return tensors
+
+
+def _load_compact(path: Path) -> dict[str, Tensor]:
+    compact_metadata(path)
+    try:
+        return load_file(path, device="cpu")
+    except (SafetensorError, OSError) as err:
+        raise _corrupt(path, err) from err
+
+
+def _corrupt(path: Path, err: BaseException) -> CheckpointError:
+    first_line = (str(err).splitlines() or [type(err).__name__])[0]
+    return CheckpointError(
+        f"{path}: cannot read the checkpoint, the file looks truncated or corrupt "
+        f"({type(err).__name__}: {first_line}). Download or convert it again."
+    )
