@@ -203,6 +203,21 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from vfi.pipeline.finetune import run_finetune
+
+    card = run_finetune(_settings(args))
+    log.info("model card: %s", card)
+    return 0
+
+
+def cmd_plot_training(args: argparse.Namespace) -> int:
+    from vfi.report.plots import plot_training_curves
+
+    plot_training_curves(Path(args.curves), Path(args.out), args.name)
+    return 0
+
+
 def cmd_convert_checkpoint(args: argparse.Namespace) -> int:
     import torch
 
@@ -262,7 +277,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-USER_COMMANDS = ("check", "demo", "convert-checkpoint", "bench")
+USER_COMMANDS = ("check", "demo", "finetune", "convert-checkpoint", "bench")
 WORKFLOW_STEPS = (
     "copy-keyframes",
     "interpolate",
@@ -272,6 +287,7 @@ WORKFLOW_STEPS = (
     "plot-metrics",
     "runtimes",
     "preview",
+    "plot-training",
 )
 
 
@@ -337,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--width", type=int, default=128, help="frame width in pixels")
     demo.add_argument("--seed", type=int, default=0, help="random seed of the synthetic cells")
     demo.set_defaults(func=cmd_demo)
+
+    finetune = commands.add(
+        "finetune", "fine-tune IFRNet on the data's triplets (config section finetune:)", True
+    )
+    finetune.set_defaults(func=cmd_finetune)
 
     convert = commands.add(
         "convert-checkpoint",
@@ -448,6 +469,12 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--animation", help="animated PNG to write")
     preview.add_argument("--strips-dir", help="folder for strip_NNN.png (scored frames)")
     preview.set_defaults(func=cmd_preview)
+
+    training = commands.add("plot-training", "figure of a fine-tuning run's curves")
+    training.add_argument("--curves", required=True, help="the run's curves CSV")
+    training.add_argument("--out", required=True, help="PNG to write")
+    training.add_argument("--name", required=True, help="the fine-tuned model's name")
+    training.set_defaults(func=cmd_plot_training)
 
     parser.epilog = commands.epilog()
     return parser

@@ -49,6 +49,33 @@ class IFRNetSettings:
 
 
 @dataclass(frozen=True)
+class FinetuneSettings:
+    """Fine-tuning (`snakemake finetune`): see `vfi.pipeline.finetune`.
+
+    init: a checkpoint to start from (official or an earlier fine-tune), or None to train from
+    scratch as `variant` (S, base or L). validation: a fraction of the sequences with triplets,
+    or their names; validation_triplets: at most this many of their triplets are scored, spread
+    evenly (0: all). teacher: "flow" distils the flow backend's flow, None leaves distillation
+    off. The model is written to <results_dir>/models/<name>.safetensors with a card (.json)
+    and its training curves (.csv)."""
+
+    model: str = "ifrnet"
+    init: str | None = None
+    variant: str = "S"
+    steps: int = 1000
+    batch_size: int = 4
+    crop: int = 128
+    lr: float = 1e-4
+    validation: float | list[str] = 0.2
+    validation_triplets: int = 64
+    name: str = "ifrnet_finetuned"
+    teacher: str | None = None
+    validate_every: int = 100
+    checkpoint_every: int = 50
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class MetricsSettings:
     """Scoring. LPIPS needs ImageNet backbone weights that cannot be downloaded offline.
 
@@ -97,6 +124,7 @@ class Settings:
     ldmvfi: LDMVFISettings = field(default_factory=LDMVFISettings)
     ifrnet: IFRNetSettings = field(default_factory=IFRNetSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> Settings:
@@ -127,14 +155,15 @@ class Settings:
         values = {key: getattr(self, key) for key in JOB_KEYS[job]}
         if job in ("model", "finish") and is_dataclass(getattr(self, self.backend, None)):
             values[self.backend] = getattr(self, self.backend)
-        for key in ("data_dir", "output_dir"):
-            values[key] = os.path.normpath(values[key])
+        for key in ("data_dir", "output_dir", "results_dir"):
+            if key in values:
+                values[key] = os.path.normpath(values[key])
         return json.dumps(
             {k: asdict(v) if is_dataclass(v) else v for k, v in values.items()}, sort_keys=True
         )
 
 
-JobKind = Literal["copy", "model", "finish", "preview"]
+JobKind = Literal["copy", "model", "finish", "preview", "finetune"]
 _FIND = ("data_dir", "mode", "frame_pattern", "output_dir", "evaluate_subdir")
 _MAKE = ("backend", "timing", "intensity", "seed", "device")
 # Keys that no job output depends on: results_dir (tables only), on_invalid (which sequences run),
@@ -144,6 +173,8 @@ JOB_KEYS: dict[JobKind, tuple[str, ...]] = {
     "preview": _FIND,
     "model": _FIND + _MAKE,
     "finish": _FIND + _MAKE + ("metrics",),
+    # checkpoint_every and validate_every change no weight, but the run they belong to.
+    "finetune": _FIND + ("intensity", "device", "results_dir", "metrics", "finetune"),
 }
 
 

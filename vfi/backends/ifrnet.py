@@ -61,9 +61,12 @@ class IFRNetBackend(Backend):
         precision: str = "auto",
         tile: int = 0,
         tile_overlap: int = 128,
+        model: IFRNet | None = None,
     ) -> None:
+        """`model`: an IFRNet already in memory (fine-tuning validates with the weights it is
+        training); `checkpoint` then only names it."""
         super().__init__(device)
-        problem = missing_checkpoint_message(checkpoint)
+        problem = missing_checkpoint_message(checkpoint) if model is None else None
         if problem:
             raise FileNotFoundError(problem)
         self.checkpoint = checkpoint
@@ -73,13 +76,18 @@ class IFRNetBackend(Backend):
         # each pair runs alone and a frame's bytes never depend on its batch-mates.
         self.max_batch = max_batch if device.type != "cpu" else 1
         self.precision = resolve_precision(precision, device)
-        log.info(
-            "loading IFRNet weights from %s onto %s (precision %s)",
-            checkpoint,
-            device,
-            self.precision.name,
-        )
-        self.model = IFRNet.from_checkpoint(checkpoint, device=device)
+        if model is None:
+            log.info(
+                "loading IFRNet weights from %s onto %s (precision %s)",
+                checkpoint,
+                device,
+                self.precision.name,
+            )
+            model = IFRNet.from_checkpoint(checkpoint, device=device)
+        self.model = model
+        # Weights without a time input make midpoints only; asking them for another t is a
+        # mistake, except when measuring such weights before fine-tuning gives them one.
+        self.refuse_other_times = True
         if self.precision.autocast_dtype is not None:
             # Convolutions in bf16/fp16; the model keeps flows, warping and merging in float32.
             self.model.to(self.precision.autocast_dtype)
@@ -93,7 +101,11 @@ class IFRNetBackend(Backend):
         self, prev: torch.Tensor, next: torch.Tensor, times: torch.Tensor, seeds: Sequence[int]
     ) -> torch.Tensor:
         """Frames in [-1, 1] at `times`; deterministic, seeds unused."""
-        if not self.model.uses_time and any(abs(t - 0.5) > 1e-6 for t in times.tolist()):
+        if (
+            self.refuse_other_times
+            and not self.model.uses_time
+            and any(abs(t - 0.5) > 1e-6 for t in times.tolist())
+        ):
             raise ValueError(
                 f"{self.checkpoint} has no time input (a Vimeo90K checkpoint) and makes "
                 "midpoints only; use timing: midpoint, or an IFRNet GoPro checkpoint"

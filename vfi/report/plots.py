@@ -4,6 +4,7 @@
     metric_by_frame.png      generation with ground truth: each metric against frame index
     metric_by_level.png      generation with ground truth: each metric by level of the plan
     runtimes.png             wall-clock time of every job (or of each kind of job, if many)
+    finetune_<name>.png      a fine-tuning run: training loss, and validation PSNR and SSIM
 
 Metrics without any value (LPIPS when it was not computed) get a panel that says so, so a
 missing number is never mistaken for a bad one.
@@ -158,6 +159,30 @@ def figure_runtimes(runtimes: pd.DataFrame) -> plt.Figure:
     ax.set_title(f"{title}; total {runtimes['seconds'].sum():.1f} s", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def figure_training_curves(curves: pd.DataFrame, name: str) -> plt.Figure:
+    """Loss per step (and its running mean), and validation PSNR and SSIM where measured."""
+    fig, (loss_ax, psnr_ax, ssim_ax) = _panels(3)
+    steps = curves[curves["step"] > 0]
+    loss_ax.plot(steps["step"], steps["loss"], color=GREY, linewidth=0.6, label="per step")
+    window = max(1, len(steps) // 20)
+    loss_ax.plot(
+        steps["step"], steps["loss"].rolling(window, min_periods=1).mean(), color=ACCENT,
+        label=f"mean of {window}",
+    )  # fmt: skip
+    loss_ax.set(title=f"{name}: training loss", xlabel="step", yscale="log")
+    loss_ax.legend(fontsize=8)
+    validated = curves.dropna(subset=["val_psnr"])
+    for ax, column, label in ((psnr_ax, "val_psnr", "PSNR (dB)"), (ssim_ax, "val_ssim", "SSIM")):
+        ax.plot(validated["step"], validated[column], marker="o", color=ACCENT)
+        ax.set(title=f"validation {label}, higher is better", xlabel="step")
+    fig.tight_layout()
+    return fig
+
+
+def plot_training_curves(curves_csv: Path, out: Path, name: str) -> None:
+    _save(figure_training_curves(pd.read_csv(curves_csv), name), out)
 
 
 def plot_metric_distribution(metrics: pd.DataFrame, out: Path) -> None:

@@ -100,6 +100,29 @@ if SETTINGS.metrics.lpips != "disabled" and SCORED:
         logger.warning(explain(problem, SETTINGS.metrics.lpips))
 
 
+# Fine-tuning (rules/finetune.smk): its inputs are every known and true frame, and the starting
+# checkpoint; its curves join the report only while the model is current.
+from vfi.pipeline.finetune import is_current as finetune_is_current
+from vfi.pipeline.finetune import model_paths as finetune_paths
+
+FINETUNE_PATHS = finetune_paths(SETTINGS)
+FINETUNE_INPUTS = sorted(
+    {str(p) for seq in SEQUENCES.values() for p in [*seq.known.values(), *seq.ground_truth.values()]}
+) + ([SETTINGS.finetune.init] if SETTINGS.finetune.init else [])
+FINETUNE_CURRENT = finetune_is_current(SETTINGS, [Path(p) for p in FINETUNE_INPUTS])
+
+
+def finetune_resources():
+    """A fine-tuning job asks for what a model job asks for (a GPU where there is one)."""
+    jobs = SETTINGS.model_jobs
+    resources = {"mem_mb": jobs.mem_mb, "runtime": jobs.runtime}
+    if jobs.gpus > 0:
+        resources["gpu"] = jobs.gpus
+    if jobs.slurm_partition:
+        resources["slurm_partition"] = jobs.slurm_partition
+    return resources
+
+
 def job_settings(kind):
     """The settings a kind of job gets: only what determines its outputs (vfi.settings)."""
     source = MODEL_SETTINGS if kind == "model" else SETTINGS

@@ -10,10 +10,14 @@ CATEGORY_SEQUENCES = "2. Scores per sequence"
 CATEGORY_PLOTS = "3. Plots"
 CATEGORY_PREVIEWS = "4. Previews"
 CATEGORY_RUNTIMES = "5. Runtimes"
+CATEGORY_TRAINING = "6. Fine-tuning"
 
 REPORT = RESULTS / "report"
 PLOTS = RESULTS / "plots"
 PREVIEWS = RESULTS / "previews"
+FINETUNE_PLOT = PLOTS / f"finetune_{SETTINGS.finetune.name}.png"
+# Rules that belong to the default run only while the fine-tuned model is current.
+FINETUNE_RULES = {"finetune_model", "plot_finetune"}
 GENERATION_SCORED = any(s.mode == "generate" and s.scored for s in SEQUENCES.values())
 
 
@@ -52,6 +56,7 @@ def report_outputs():
         + plot_outputs()
         + preview_outputs()
         + [RESULTS / "runtimes.csv", PLOTS / "runtimes.png"]
+        + ([FINETUNE_PLOT] if FINETUNE_CURRENT else [])
     )
 
 
@@ -88,6 +93,8 @@ def benchmark_files(wildcards):
     files = []
     for other in workflow.rules:
         if other.name == "plot_runtimes" or not other.benchmark:
+            continue
+        if other.name in FINETUNE_RULES and not FINETUNE_CURRENT:
             continue
         names = other.benchmark.get_wildcard_names()
         if not names:

@@ -21,7 +21,12 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from torch import Tensor
 
-from vfi.models.weights_file import save_weights
+from vfi.models.weights_file import (
+    CheckpointError,
+    corrupt_file_error,
+    load_torch_file,
+    save_weights,
+)
 
 from .network import VARIANTS, IFRNetNetwork
 
@@ -36,10 +41,6 @@ _WRAPPER_KEYS = ("state_dict", "model")
 _PREFIX = "module."
 # Keys listed per category in an error message before "... and N more".
 _LISTED_KEYS = 12
-
-
-class CheckpointError(RuntimeError):
-    """A weights file that cannot be used; the message says which file, what and what to do."""
 
 
 def expected_shapes(variant: str) -> dict[str, torch.Size]:
@@ -109,7 +110,7 @@ def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
     if is_compact(path):
         tensors = _load_compact(path)
     else:
-        content = _torch_load(path)
+        content = load_torch_file(path)
         tensors = _unwrap(content, path)
     return _strip_prefix(tensors)
 
@@ -135,7 +136,7 @@ def compact_metadata(path: str | Path) -> dict[str, str]:
         with safe_open(path, framework="pt") as handle:
             metadata = handle.metadata() or {}
     except (SafetensorError, OSError) as err:
-        raise _corrupt(Path(path), err) from err
+        raise corrupt_file_error(Path(path), err) from err
     if metadata.get("format") != COMPACT_FORMAT:
         raise CheckpointError(
             f"{path}: a .safetensors file without IFRNet metadata (format {COMPACT_FORMAT!r}). "
@@ -171,11 +172,11 @@ def file_uses_time(path: str | Path) -> bool:
             with safe_open(path, framework="pt") as handle:
                 return uses_time({TIME_KEY: handle.get_tensor(TIME_KEY)})
         except (SafetensorError, OSError) as err:
-            raise _corrupt(path, err) from err
+            raise corrupt_file_error(path, err) from err
     try:
         content = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError):
-        content = _torch_load(path)  # not a zip file (mmap needs one), or a readable error
+        content = load_torch_file(path)  # not a zip file (mmap needs one), or a readable error
     return uses_time(_strip_prefix(_unwrap(content, path)))
 
 
@@ -186,21 +187,34 @@ def convert_checkpoint(src: str | Path, dst: str | Path, dtype: torch.dtype | No
     model's dtype). The same input gives the same bytes. The file is written to a temporary name
     in dst's folder and renamed, so a reader never sees a half-written file.
     """
-    src, dst = Path(src), Path(dst)
+    src = Path(src)
     variant, tensors = read_weights(src)
-    order = expected_shapes(variant)
-    tensors = {k: tensors[k] for k in order}
+    return write_compact(tensors, variant, dst, source=src.name, dtype=dtype)
+
+
+def write_compact(
+    tensors: Mapping[str, Tensor],
+    variant: str,
+    dst: str | Path,
+    source: str,
+    dtype: torch.dtype | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> Path:
+    """Write a state dict of `variant` as a compact `.safetensors` (official key order, variant
+    and `source` recorded, plus any `extra` metadata); the same tensors give the same bytes."""
+    check_state_dict(tensors, variant, source=source)
+    ordered = {k: tensors[k].detach().to("cpu") for k in expected_shapes(variant)}
     if dtype is not None:
-        tensors = {k: v.to(dtype) for k, v in tensors.items()}
-    tensors = {k: v.contiguous() for k, v in tensors.items()}
+        ordered = {k: v.to(dtype) for k, v in ordered.items()}
+    ordered = {k: v.contiguous() for k, v in ordered.items()}
     metadata = {
+        **(extra or {}),
         "format": COMPACT_FORMAT,
         "version": COMPACT_VERSION,
         "variant": variant,
-        "source": src.name,
+        "source": source,
     }
-    save_weights(tensors, dst, metadata)
-    return dst
+    return save_weights(ordered, dst, metadata)
 
 
 _HINT = (
@@ -231,30 +245,6 @@ def _key_report(
             if len(keys) > _LISTED_KEYS:
                 lines.append(f"    ... and {len(keys) - _LISTED_KEYS} more")
     return "\n".join(lines)
-
-
-def _torch_load(path: Path) -> object:
-    with open(path, "rb") as f:
-        head = f.read(4)
-    # torch.save writes a zip archive (before PyTorch 1.6: a pickle stream)
-    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):
-        raise CheckpointError(
-            f"{path}: not a PyTorch checkpoint (neither a zip archive nor a pickle; a failed "
-            "download saves an HTML page under the file's name). Download the checkpoint again."
-        )
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if "weights_only" not in str(err).lower() and "weights only" not in str(err).lower():
-            raise _corrupt(path, err) from err
-        raise CheckpointError(
-            f"{path}: refused to load: the file contains pickled Python objects other than "
-            "tensors, which could run code when loaded (torch.load weights_only=True rejected "
-            f"it: {str(err).splitlines()[0]}). Use the published checkpoint or a file made by "
-            "`convert_checkpoint`."
-        ) from err
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise _corrupt(path, err) from err
 
 
 def _unwrap(content: object, path: Path) -> dict[str, Tensor]:
@@ -291,12 +281,4 @@ def _load_compact(path: Path) -> dict[str, Tensor]:
     try:
         return load_file(path, device="cpu")
     except (SafetensorError, OSError) as err:
-        raise _corrupt(path, err) from err
-
-
-def _corrupt(path: Path, err: BaseException) -> CheckpointError:
-    first_line = (str(err).splitlines() or [type(err).__name__])[0]
-    return CheckpointError(
-        f"{path}: cannot read the checkpoint, the file looks truncated or corrupt "
-        f"({type(err).__name__}: {first_line}). Download or convert it again."
-    )
+        raise corrupt_file_error(path, err) from err

@@ -15,7 +15,6 @@ the config as YAML), so it loads memory-mapped without the 1.7 GB of raw U-Net w
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,12 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
-from vfi.models.weights_file import save_weights
+from vfi.models.weights_file import (
+    CheckpointError,
+    corrupt_file_error,
+    load_torch_file,
+    save_weights,
+)
 
 from .autoencoder import VQFlowAutoencoder
 from .config import LDMVFIConfig, load_config, parse_config
@@ -62,10 +66,6 @@ _IGNORED_OFFICIAL_KEYS = frozenset(
 )
 # Keys listed per category in an error message before "... and N more".
 _LISTED_KEYS = 12
-
-
-class CheckpointError(RuntimeError):
-    """A weights file that cannot be used; the message says which file, what and what to do."""
 
 
 @dataclass(frozen=True)
@@ -130,19 +130,7 @@ def load_state_dict_file(
         )
     if is_compact(path):
         return _load_safetensors(path, torch.device("cpu" if device is None else device))
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if "weights_only" not in str(err).lower() and "weights only" not in str(err).lower():
-            raise _corrupt(path, err) from err
-        raise CheckpointError(
-            f"{path}: refused to load: the file contains pickled Python objects other than "
-            "tensors, which could run code when loaded (torch.load weights_only=True rejected "
-            f"it: {str(err).splitlines()[0]}). Use the published checkpoint or a file made by "
-            "`convert_checkpoint`."
-        ) from err
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise _corrupt(path, err) from err
+    content = load_torch_file(path)
     state_dict = content.get("state_dict", content) if isinstance(content, Mapping) else None
     if not isinstance(state_dict, Mapping) or not all(
         isinstance(value, Tensor) for value in state_dict.values()
@@ -160,7 +148,7 @@ def compact_config(path: str | Path) -> LDMVFIConfig:
         with safe_open(path, framework="pt") as handle:
             metadata = handle.metadata() or {}
     except (SafetensorError, OSError) as err:
-        raise _corrupt(Path(path), err) from err
+        raise corrupt_file_error(Path(path), err) from err
     if metadata.get("format") != COMPACT_FORMAT or "config_yaml" not in metadata:
         raise CheckpointError(
             f"{path}: a .safetensors file without LDMVFI metadata (format {COMPACT_FORMAT!r}). "
@@ -334,15 +322,7 @@ def _load_safetensors(path: Path, device: torch.device) -> dict[str, Tensor]:
         return load_file(path, device=str(device))
     except (SafetensorError, OSError) as err:
         if device.type == "cpu":
-            raise _corrupt(path, err) from err
+            raise corrupt_file_error(path, err) from err
     # safetensors refuses some devices (e.g. meta): read on the CPU (a corrupt file fails there
     # with the usual message), then move.
     return {k: v.to(device) for k, v in _load_safetensors(path, torch.device("cpu")).items()}
-
-
-def _corrupt(path: Path, err: BaseException) -> CheckpointError:
-    first_line = (str(err).splitlines() or [type(err).__name__])[0]
-    return CheckpointError(
-        f"{path}: cannot read the checkpoint, the file looks truncated or corrupt "
-        f"({type(err).__name__}: {first_line}). Download or convert it again."
-    )
