@@ -112,29 +112,20 @@ FINETUNE_INPUTS = sorted(
 FINETUNE_CURRENT = finetune_is_current(SETTINGS, [Path(p) for p in FINETUNE_INPUTS])
 
 
-def finetune_resources():
-    """A fine-tuning job asks for what a model job asks for (a GPU where there is one)."""
-    jobs = SETTINGS.model_jobs
-    resources = {"mem_mb": jobs.mem_mb, "runtime": jobs.runtime}
-    if jobs.gpus > 0:
-        resources["gpu"] = jobs.gpus
-    if jobs.slurm_partition:
-        resources["slurm_partition"] = jobs.slurm_partition
-    return resources
-
-
 def job_settings(kind):
     """The settings a kind of job gets: only what determines its outputs (vfi.settings)."""
     source = MODEL_SETTINGS if kind == "model" else SETTINGS
     return source.job_settings_json(kind)
 
 
-def model_job_resources():
+def model_job_resources(uses_gpu=None):
     """Resources of model jobs (config section model_jobs): a GPU only for backends that use
-    one, and a SLURM partition where one is set."""
+    one (fine-tuning always does), and a SLURM partition where one is set."""
     jobs = SETTINGS.model_jobs
     resources = {"mem_mb": jobs.mem_mb, "runtime": jobs.runtime}
-    if backend_spec(SETTINGS.backend).uses_gpu and jobs.gpus > 0:
+    if uses_gpu is None:
+        uses_gpu = backend_spec(SETTINGS.backend).uses_gpu
+    if uses_gpu and jobs.gpus > 0:
         resources["gpu"] = jobs.gpus
     if jobs.slurm_partition:
         resources["slurm_partition"] = jobs.slurm_partition

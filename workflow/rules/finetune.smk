@@ -29,7 +29,7 @@ rule finetune_model:
         RESULTS / "benchmarks" / "finetune_model.tsv"
     threads: SETTINGS.model_jobs.threads
     resources:
-        **finetune_resources(),
+        **model_job_resources(uses_gpu=True),
     conda:
         ENV
     shell:

@@ -163,17 +163,6 @@ class IFRNetNetwork(nn.Module):
         """The dtype the convolutions run in: that of the weights."""
         return self.encoder.pyramid1[0][0].weight.dtype
 
-    def forward(
-        self,
-        img0: Tensor,
-        img1: Tensor,
-        embt: Tensor,
-        scale_factor: float = 1.0,
-        intermediates: dict[str, Tensor] | None = None,
-    ) -> Tensor:
-        """`inference` (so that `torch.func.functional_call` can run it with other weights)."""
-        return self.inference(img0, img1, embt, scale_factor, intermediates)
-
     def inference(
         self,
         img0: Tensor,
@@ -217,6 +206,10 @@ class IFRNetNetwork(nn.Module):
             record["f1_1"], record["f1_2"], record["f1_3"], record["f1_4"] = f1
             record["imgt_pred"] = imgt_pred
         return imgt_pred.to(img0.dtype)
+
+
+    # `torch.func.functional_call` (other weights for one call) runs `forward`.
+    forward = inference
 
     def encode(self, img: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Encoder pyramid of a mean-subtracted frame, computed in the weights' dtype."""
