@@ -15,7 +15,7 @@ ALLOWED = {
     "io": set(),
     "data": {"vfi.io"},
     "backends": {"vfi.models", "vfi.data.plan"},
-    "training": {"vfi.models"},
+    "training": {"vfi.models", "vfi.io"},
     "evaluation": {"vfi.io", "vfi.data"},
     "report": {"vfi.io", "vfi.data", "vfi.evaluation", "vfi.imaging"},
 }

@@ -29,10 +29,10 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     The temporary file lives in the same folder (same filesystem, so the rename is atomic) and
     starts with a dot so that nobody takes it for a result.
     """
-    _write_atomic(Path(path), lambda out: out.write(data))
+    write_stream_atomic(Path(path), lambda out: out.write(data))
 
 
-def _write_atomic(path: Path, fill: Callable[[BinaryIO], object]) -> None:
+def write_stream_atomic(path: Path, fill: Callable[[BinaryIO], object]) -> None:
     """Let `fill` write a temporary file next to `path`, then rename it over `path`.
 
     Temporary files of `path` left by a killed earlier attempt are removed first: the job
@@ -80,4 +80,4 @@ def write_text_atomic(path: Path, text: str) -> None:
 def copy_atomic(src: Path, dst: Path) -> None:
     """Copy a file byte for byte (keyframes are passed through untouched), atomically."""
     with open(src, "rb") as inp:
-        _write_atomic(Path(dst), lambda out: shutil.copyfileobj(inp, out))
+        write_stream_atomic(Path(dst), lambda out: shutil.copyfileobj(inp, out))

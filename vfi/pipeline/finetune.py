@@ -30,6 +30,7 @@ import numpy as np
 
 from vfi.data.sequences import Sequence, discover
 from vfi.data.triplets import Triplet, find_triplets, split_sequences
+from vfi.io.atomic import write_text_atomic
 from vfi.io.frames import read_frame
 from vfi.io.intensity import Normalisation
 from vfi.settings import Settings
@@ -102,6 +103,8 @@ def run_finetune(settings: Settings) -> Path:
     options = settings.finetune
     if options.model != "ifrnet":
         raise ValueError(f"finetune.model {options.model!r}: only ifrnet can be fine-tuned")
+    if options.teacher not in (None, "flow"):
+        raise ValueError(f"finetune.teacher must be flow or null (got {options.teacher!r})")
     paths = model_paths(settings)
     started = time.perf_counter()
     sequences, triplets = training_data(settings)
@@ -199,7 +202,7 @@ def run_finetune(settings: Settings) -> Path:
         "weights": paths["model"].name,
         "curves": paths["curves"].name,
     }
-    _write_json(card, paths["card"])
+    write_text_atomic(paths["card"], json.dumps(card, indent=2, sort_keys=True) + "\n")
     paths["resume"].unlink(missing_ok=True)
     log.info(
         "validation psnr %.3f -> %.3f (ssim %.3f -> %.3f; flow backend %.3f); wrote %s",
@@ -233,8 +236,6 @@ def _sample(triplet: Triplet, norm: Normalisation, teacher: str | None):
         ]
     ).clamp(0, 1)
     flow = _teacher_flow(frames) if teacher == "flow" else None
-    if teacher not in (None, "flow"):
-        raise ValueError(f"finetune.teacher must be flow or null (got {teacher!r})")
     return Sample(frames, triplet.time, flow)
 
 
@@ -319,9 +320,3 @@ def _fingerprint(settings: Settings, triplets: dict[str, list[Triplet]]) -> str:
     described = [(f, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files]
     text = json.dumps([settings.job_settings_json("finetune"), described], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _write_json(data: dict, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)

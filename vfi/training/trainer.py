@@ -14,11 +14,10 @@ continues from it; on the CPU it then ends with the same weights as an uninterru
 
 from __future__ import annotations
 
-import copy
 import csv
+import io
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
+from vfi.io.atomic import write_stream_atomic, write_text_atomic
 from vfi.training.augment import Jitter, Sample, augment
 
 log = logging.getLogger(__name__)
@@ -189,13 +189,12 @@ def train(
 
 def write_curves(curves: list[dict[str, float | str]], path: Path) -> None:
     """The training curves as CSV (empty cells where a step has no validation)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, CURVE_COLUMNS)
-        writer.writeheader()
-        for row in curves:
-            writer.writerow({k: ("" if _missing(row.get(k)) else row[k]) for k in CURVE_COLUMNS})
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, CURVE_COLUMNS)
+    writer.writeheader()
+    for row in curves:
+        writer.writerow({k: ("" if _missing(row.get(k)) else row[k]) for k in CURVE_COLUMNS})
+    write_text_atomic(path, text.getvalue())
 
 
 def _missing(value: object) -> bool:
@@ -238,13 +237,7 @@ def _duration(seconds: float) -> str:
 
 def _save_resume_point(path: Path, state: dict) -> None:
     """Whole or not at all: a killed run never leaves a half-written resume point."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(copy.copy(state), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_stream_atomic(path, lambda out: torch.save(state, out))
 
 
 def _load_resume_point(path: Path, fingerprint: str) -> dict | None:

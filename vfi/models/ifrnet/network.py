@@ -207,7 +207,6 @@ class IFRNetNetwork(nn.Module):
             record["imgt_pred"] = imgt_pred
         return imgt_pred.to(img0.dtype)
 
-
     # `torch.func.functional_call` (other weights for one call) runs `forward`.
     forward = inference
 
