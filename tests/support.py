@@ -28,6 +28,8 @@ FULL_MANIFEST = LDMVFI_FIXTURES / "full_manifest.json"
 # Copies of the golden outputs of the official IFRNet code; its weights come from a formula.
 IFRNET_FIXTURES = ROOT / "tests" / "fixtures" / "ifrnet"
 _P = 2147483647  # 2**31 - 1
+# --config of the shared run with a compare backend: blend beside the main backend (flow).
+COMPARE_CONFIG = ("compare=[blend]",)
 
 
 def load_ifrnet_fixture(name: str):

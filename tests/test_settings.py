@@ -63,7 +63,8 @@ def test_missing_keys_take_their_defaults():
 
 def test_backend_options_are_the_chosen_backends_section():
     assert Settings(backend="ldmvfi").backend_options() == asdict(Settings().ldmvfi)
-    assert Settings(backend="flow").backend_options() == {}
+    assert Settings(backend="flow").backend_options() == asdict(Settings().flow)
+    assert Settings(backend="blend").backend_options() == {}
 
 
 def test_json_round_trip():

@@ -135,9 +135,72 @@ def cmd_finish(args: argparse.Namespace) -> int:
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
     from vfi.evaluation.scoring import aggregate_metrics
+    from vfi.evaluation.temporal import aggregate_temporal
 
+    if args.table == "temporal":
+        rows = aggregate_temporal([Path(p) for p in args.csv], Path(args.out))
+        log.info("temporal consistency of %d sequence(s) in %s", rows, args.out)
+        return 0
     rows = aggregate_metrics([Path(p) for p in args.csv], Path(args.out))
     log.info("%d scored frame(s) in %s", rows, args.out)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from vfi.evaluation.comparison import (
+        backend_means,
+        paired_differences,
+        worst_frames,
+        write_table,
+    )
+    from vfi.evaluation.summary import read_metrics
+    from vfi.report.comparison import (
+        plot_psnr_by_level_and_time,
+        write_comparison_page,
+        write_worst_strips,
+    )
+
+    settings = _settings(args)
+    counts = {len(args.metrics), len(args.outputs)} | (
+        {len(args.temporal)} if args.temporal else set()
+    )
+    if counts != {len(args.backends)}:
+        raise ValueError("give one --metrics file and one --outputs folder per backend")
+    main = args.backends[0]
+    tables = {b: read_metrics(Path(p)) for b, p in zip(args.backends, args.metrics, strict=True)}
+    for backend, table in tables.items():
+        if not table.empty and set(table["backend"]) != {backend}:
+            raise ValueError(
+                f"the metrics of {backend} hold scores of {sorted(set(table['backend']))}"
+            )
+    means = backend_means(tables, main)
+    paired = paired_differences(tables, main, seed=args.seed)
+    write_table(means, Path(args.table))
+    write_table(paired, Path(args.paired))
+    temporal = None
+    if args.temporal:
+        import pandas as pd
+
+        temporal = {
+            b: pd.read_csv(p, dtype={"sequence": str})
+            for b, p in zip(args.backends, args.temporal, strict=True)
+        }
+    write_comparison_page(means, paired, Path(args.page), temporal)
+    plot_psnr_by_level_and_time(tables, Path(args.plot))
+    worst = worst_frames(tables[main], len(args.strips))
+    names = sorted({name for name, _ in worst})
+    sequences = {seq.name: seq for seq in _sequences(settings, names)} if names else {}
+    layouts = {
+        b: replace(_layout(settings), output_dir=Path(folder))
+        for b, folder in zip(args.backends, args.outputs, strict=True)
+    }
+    write_worst_strips(worst, sequences, layouts, tables, [Path(p) for p in args.strips])
+    log.info(
+        "%s compared with %s on %d scored frame(s)",
+        ", ".join(args.backends[1:]),
+        main,
+        len(tables[main]),
+    )
     return 0
 
 
@@ -147,6 +210,11 @@ def cmd_summarise(args: argparse.Namespace) -> int:
 
     summary = write_summary(Path(args.metrics), Path(args.summary))
     metrics = read_metrics(Path(args.metrics))
+    temporal = None
+    if args.temporal:
+        import pandas as pd
+
+        temporal = pd.read_csv(args.temporal, dtype={"sequence": str, "mode": str})
     write_pages(
         metrics,
         summary,
@@ -155,6 +223,7 @@ def cmd_summarise(args: argparse.Namespace) -> int:
         Path(args.summary_page),
         Path(args.sequence_pages),
         args.sequences,
+        temporal,
     )
     log.info("summary of %d scored frame(s) in %s", len(metrics), args.summary)
     return 0
@@ -198,7 +267,17 @@ def cmd_preview(args: argparse.Namespace) -> int:
         frames = write_animation(seq, layout, Path(args.animation))
         log.info("%s: animation of %d frames", seq.name, frames)
     if args.strips_dir:
-        strips = write_strips(seq, layout, Path(args.strips_dir))
+        data_range, psnr = None, {}
+        if args.metrics:
+            from vfi.evaluation.summary import read_metrics
+
+            scores = read_metrics(Path(args.metrics))
+            if not scores.empty:
+                data_range = float(scores["data_range"].iloc[0])
+                psnr = dict(
+                    zip(scores["frame"].astype(int), scores["psnr"].astype(float), strict=True)
+                )
+        strips = write_strips(seq, layout, Path(args.strips_dir), data_range, psnr)
         log.info("%s: %d strip(s)", seq.name, len(strips))
     return 0
 
@@ -283,6 +362,7 @@ WORKFLOW_STEPS = (
     "interpolate",
     "finish",
     "aggregate",
+    "compare",
     "summarise",
     "plot-metrics",
     "runtimes",
@@ -436,10 +516,34 @@ def build_parser() -> argparse.ArgumentParser:
     finish.add_argument("--sequence", required=True, help="the sequence (its folder name)")
     finish.set_defaults(func=cmd_finish)
 
-    agg = commands.add("aggregate", "concatenate per-sequence metrics.csv files")
+    agg = commands.add("aggregate", "concatenate per-sequence metrics.csv (or temporal.csv) files")
     agg.add_argument("--out", required=True, help="the table to write (results/metrics.csv)")
-    agg.add_argument("csv", nargs="*", help="per-sequence metrics.csv files")
+    agg.add_argument(
+        "--table", choices=["metrics", "temporal"], default="metrics", help="which table"
+    )
+    agg.add_argument("csv", nargs="*", help="per-sequence metrics.csv (temporal.csv) files")
     agg.set_defaults(func=cmd_aggregate)
+
+    compare = commands.add(
+        "compare", "backends compared on the same frames: tables, page, figure, strips", True
+    )
+    compare.add_argument(
+        "--backends", nargs="+", required=True, help="the backends, the main one first"
+    )
+    compare.add_argument("--metrics", nargs="+", required=True, help="each backend's metrics.csv")
+    compare.add_argument(
+        "--outputs", nargs="+", required=True, help="each backend's output folder (frames)"
+    )
+    compare.add_argument("--temporal", nargs="+", help="each backend's temporal.csv")
+    compare.add_argument("--table", required=True, help="comparison.csv to write")
+    compare.add_argument("--paired", required=True, help="comparison_paired.csv to write")
+    compare.add_argument("--page", required=True, help="comparison .html page to write")
+    compare.add_argument("--plot", required=True, help="PNG: PSNR by level and effective time")
+    compare.add_argument(
+        "--strips", nargs="*", default=[], help="PNGs of the worst frames, worst first"
+    )
+    compare.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    compare.set_defaults(func=cmd_compare)
 
     summ = commands.add("summarise", "summary.csv and the report's tables")
     summ.add_argument("--metrics", required=True, help="results/metrics.csv")
@@ -448,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--summary-page", required=True, help="summary .html page")
     summ.add_argument("--sequence-pages", required=True, help="folder for <seq>.html pages")
     summ.add_argument("--sequences", nargs="*", default=[], help="sequences to make pages for")
+    summ.add_argument("--temporal", help="results/temporal.csv: temporal consistency")
     summ.set_defaults(func=cmd_summarise)
 
     plot = commands.add("plot-metrics", "figures of the scores")
@@ -468,6 +573,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--sequence", required=True, help="the sequence (its folder name)")
     preview.add_argument("--animation", help="animated PNG to write")
     preview.add_argument("--strips-dir", help="folder for strip_NNN.png (scored frames)")
+    preview.add_argument(
+        "--metrics", help="the sequence's metrics.csv: the strips' data range and PSNR"
+    )
     preview.set_defaults(func=cmd_preview)
 
     training = commands.add("plot-training", "figure of a fine-tuning run's curves")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +31,20 @@ class LDMVFISettings:
     eta: float = 1.0
     max_batch: int = 4
     precision: str = "auto"
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    """The flow backend (`vfi.models.opticalflow.FlowMethod` has what each field does), and
+    debug: write each made frame's motion and occlusion maps to <output_dir>/<seq>/debug/."""
+
+    algorithm: str = "dis"
+    preset: str = "medium"
+    smoothing: float = 1.0
+    max_side: int = 1024
+    blend: str = "visibility"
+    flicker: str = "affine"
+    debug: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,8 @@ class Settings:
     frame_pattern: FramePatterns = field(default_factory=FramePatterns)
     on_invalid: str = "fail"
     backend: str = "flow"
+    # More backends run beside the main one and are scored on the same frames (`for_comparison`).
+    compare: list[str] = field(default_factory=list)
     timing: str = "auto"
     intensity: str = "auto"
     batch_size: int = 8
@@ -121,6 +137,7 @@ class Settings:
     evaluate_subdir: str = "interpolated_frames"
     local_previews: bool = True
     model_jobs: ModelJobSettings = field(default_factory=ModelJobSettings)
+    flow: FlowSettings = field(default_factory=FlowSettings)
     ldmvfi: LDMVFISettings = field(default_factory=LDMVFISettings)
     ifrnet: IFRNetSettings = field(default_factory=IFRNetSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
@@ -141,6 +158,34 @@ class Settings:
         """The settings section of the chosen backend, as keyword arguments of its class."""
         section = getattr(self, self.backend, None)
         return asdict(section) if section is not None else {}
+
+    def for_comparison(self, backend: str) -> Settings:
+        """The settings of compare backend `backend`: the run's, with that backend (its own
+        section, the run's timing setting) and its frames under <results_dir>/compare/<backend>,
+        so that its jobs are the main jobs' and never write into output_dir."""
+        folder = os.path.join(self.results_dir, "compare", backend)
+        return replace(self, backend=backend, compare=[], output_dir=folder)
+
+    def compare_problems(self) -> list[str]:
+        """What is wrong with the `compare:` list itself (each backend's own checks are in
+        `vfi.pipeline.checks`)."""
+        from vfi.backends import REGISTRY
+
+        problems = []
+        if not isinstance(self.compare, list | tuple):
+            return [f"compare must be a list of backend names, got {self.compare!r}"]
+        if unknown := [b for b in self.compare if b not in REGISTRY]:
+            problems.append(
+                f"compare: unknown backend(s) {unknown}; choose from {sorted(REGISTRY)}"
+            )
+        if self.backend in self.compare:
+            problems.append(
+                f"compare: {self.backend} is the main backend (backend: {self.backend}); list "
+                "only the other backends to run beside it"
+            )
+        if repeated := sorted({b for b in self.compare if list(self.compare).count(b) > 1}):
+            problems.append(f"compare: {repeated} listed more than once; name each backend once")
+        return problems
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

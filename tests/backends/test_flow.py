@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tifffile
 import torch
 from support import add_sequence
 
 from vfi.backends import create_backend
+from vfi.backends.flow import FlowBackend
 from vfi.data.demo import render_sequence
 from vfi.data.layout import OutputLayout
 from vfi.data.sequences import discover
@@ -15,6 +17,7 @@ from vfi.evaluation.metrics import psnr, ssim
 from vfi.io.frames import read_frame, write_frame
 from vfi.io.intensity import Normalisation
 from vfi.io.tensors import from_model_tensor, to_model_tensor
+from vfi.models.opticalflow.synthesis import fit_brightness
 from vfi.pipeline.interpolate import run_level
 from vfi.settings import Settings
 
@@ -159,3 +162,91 @@ def test_pipeline_grey_frame_of_a_static_pair_is_the_input(tmp_path):
     (seq,) = discover(data).sequences
     run_level([seq], 1, layout, Settings(data_dir=str(data), backend="flow"))
     assert np.array_equal(read_frame(layout.frame(seq, 2)), frame)
+
+
+def noisy(frame: torch.Tensor, seed: int, sigma: float = 0.05) -> torch.Tensor:
+    noise = torch.from_numpy(np.random.default_rng(seed).normal(0, sigma, frame.shape[-2:]))
+    return frame + noise.float().expand_as(frame)
+
+
+def flow_backend(**options) -> FlowBackend:
+    return FlowBackend(CPU, **options)
+
+
+def test_visibility_blend_averages_both_neighbours_equally_at_any_time():
+    prev, next = noisy(shifted(0, 0), seed=1), noisy(shifted(0, 0), seed=2)
+    out = flow_backend(blend="visibility").interpolate(prev, next, torch.tensor([0.2]), [0])
+    error = (out - (prev + next) / 2)[..., INTERIOR[0], INTERIOR[1]].abs()
+    assert error.mean() < 0.005
+
+
+def test_time_blend_weights_the_nearer_neighbour_more():
+    prev, next = noisy(shifted(0, 0), seed=1), noisy(shifted(0, 0), seed=2)
+    out = flow_backend(blend="time").interpolate(prev, next, torch.tensor([0.2]), [0])
+    error = (out - (0.8 * prev + 0.2 * next))[..., INTERIOR[0], INTERIOR[1]].abs()
+    assert error.mean() < 0.005
+
+
+@pytest.mark.parametrize("model", ["gain", "affine"])
+def test_flicker_compensation_gives_the_brightness_expected_at_t(model):
+    base = shifted(0, 0) + 1.2  # positive intensities, as light is
+    out = flow_backend(blend="visibility", flicker=model).interpolate(
+        base, 1.5 * base, torch.tensor([0.25]), [0]
+    )
+    expected = base * (1 + 0.25 * 0.5)  # a quarter of the way from gain 1 to 1.5
+    error = (out - expected)[..., INTERIOR[0], INTERIOR[1]].abs()
+    assert error.mean() < 0.01
+
+
+def test_without_flicker_compensation_equal_weights_miss_the_brightness_at_t():
+    base = shifted(0, 0) + 1.2
+    out = flow_backend(blend="visibility", flicker="none").interpolate(
+        base, 1.5 * base, torch.tensor([0.25]), [0]
+    )
+    expected = base * (1 + 0.25 * 0.5)
+    assert (out - expected)[..., INTERIOR[0], INTERIOR[1]].abs().mean() > 0.1
+
+
+def test_fit_brightness_recovers_gain_and_offset_of_noisy_frames():
+    rng = np.random.default_rng(3)
+    a = rng.uniform(100, 1000, (200, 200, 1)).astype(np.float32)
+    b = 1.3 * a + 50
+    a_noisy = a + rng.normal(0, 20, a.shape).astype(np.float32)
+    b_noisy = b + rng.normal(0, 20, a.shape).astype(np.float32)
+    gain, offset = fit_brightness(a_noisy, b_noisy, np.ones((200, 200), bool), "affine")
+    assert gain[0] == pytest.approx(1.3, abs=0.03) and offset[0] == pytest.approx(50, abs=20)
+
+
+def test_fit_brightness_without_shared_content_leaves_brightness_alone():
+    a = np.full((50, 50, 1), 10.0, np.float32)
+    gain, offset = fit_brightness(a, 2 * a, np.zeros((50, 50), bool), "affine")
+    assert gain[0] == 1.0 and offset[0] == 0.0
+
+
+def test_debug_maps_show_the_motion_and_where_content_is_hidden():
+    dx = 6.0
+    backend = flow_backend(debug=True)
+    backend.interpolate(shifted(0, 0), shifted(0, dx), torch.tensor([0.5]), [0])
+    maps = backend.take_diagnostics()
+    assert backend.take_diagnostics() is None  # one set of maps per frame made
+    assert maps["motion"].shape == (HEIGHT, WIDTH) and maps["motion"].dtype == np.float32
+    assert np.median(maps["motion"][INTERIOR]) == pytest.approx(dx, abs=0.3)
+    red, green = maps["occlusion"][..., 0], maps["occlusion"][..., 1]
+    # Content entering from the left is not in the previous frame; interior is seen by both.
+    assert red[:, :2].mean() > 128 and red[INTERIOR].mean() < 30 and green[INTERIOR].mean() < 30
+
+
+def test_pipeline_writes_debug_maps_beside_the_frames_when_asked(tmp_path):
+    data = tmp_path / "data"
+    add_sequence(data, "seq", [1, 3], mode="L", bit_depth=16)
+    settings = Settings.from_mapping(
+        {"data_dir": str(data), "backend": "flow", "flow": {"debug": True}}
+    )
+    layout = OutputLayout(tmp_path / "out")
+    (seq,) = discover(data).sequences
+    run_level([seq], 1, layout, settings)
+    files = layout.debug_files(seq, 2)
+    motion = tifffile.imread(files["motion"])
+    occlusion = read_frame(files["occlusion"])
+    assert motion.dtype == np.float32 and motion.shape == (seq.info.height, seq.info.width)
+    assert occlusion.dtype == np.uint8 and occlusion.shape == (*motion.shape, 3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import pytest
 from support import TINY_CKPT, TINY_CONFIG
@@ -10,7 +11,7 @@ from support import TINY_CKPT, TINY_CONFIG
 from vfi.data.layout import OutputLayout
 from vfi.data.naming import FramePatterns
 from vfi.pipeline.checks import settings_problems, stale_outputs_warning
-from vfi.settings import LDMVFISettings, Settings
+from vfi.settings import IFRNetSettings, LDMVFISettings, Settings
 
 
 def ldmvfi(**options) -> Settings:
@@ -92,3 +93,37 @@ def test_output_folders_of_sequences_not_in_the_run_are_named_with_how_to_remove
 def test_folders_without_provenance_are_not_called_stale(tmp_path):
     (tmp_path / "notes").mkdir()
     assert stale_outputs_warning(OutputLayout(tmp_path), []) is None
+
+
+def test_compare_refuses_the_main_backend():
+    (problem,) = settings_problems(Settings(backend="flow", compare=["flow"]))
+    assert "compare: flow is the main backend" in problem
+
+
+def test_compare_refuses_unknown_backends_by_name():
+    (problem,) = settings_problems(Settings(compare=["magic"]))
+    assert "unknown backend(s) ['magic']" in problem and "blend" in problem
+
+
+def test_compare_refuses_a_backend_listed_twice():
+    (problem,) = settings_problems(Settings(compare=["blend", "blend"]))
+    assert "['blend'] listed more than once" in problem
+
+
+def test_compare_checks_each_backend_as_the_main_one(tmp_path):
+    missing = tmp_path / "IFRNet_GoPro.pth"
+    settings = Settings(compare=["blend", "ifrnet"], ifrnet=IFRNetSettings(checkpoint=str(missing)))
+    (problem,) = settings_problems(settings)
+    assert problem.startswith("compare: ifrnet: ") and str(missing) in problem
+
+
+def test_compare_with_ldmvfi_and_exact_timing_is_refused():
+    settings = replace(ldmvfi(), backend="flow", compare=["ldmvfi"], timing="exact")
+    (problem,) = settings_problems(settings)
+    assert problem.startswith("compare: ldmvfi: timing: exact")
+
+
+def test_compare_backends_write_under_results_compare():
+    compared = Settings(results_dir="out/results", compare=["blend"]).for_comparison("blend")
+    assert (compared.backend, compared.output_dir) == ("blend", "out/results/compare/blend")
+    assert compared.compare == []

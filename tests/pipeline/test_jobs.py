@@ -134,3 +134,25 @@ def test_keyframe_copies_of_finished_sequences_keep_their_job(tmp_path):
     assert [job.sequences for job in planned] == [("a", "c"), ("b",)]
     assert planned[0] == before[0]
     assert Path("out/b/.provenance/level_0.json") in planned[1].outputs
+
+
+def test_compare_jobs_carry_their_prefix_and_keep_their_job_when_resumed(tmp_path):
+    for name in ["a", "c"]:
+        add_sequence(tmp_path, name, [1, 3])
+    layout = OutputLayout(Path("results/compare/blend"))
+    sequences = discover(tmp_path).sequences
+    before = level_jobs(sequences, 8, layout, NOTHING_EXISTS, name_prefix="compare_blend_")
+    assert [job.name for job in before] == [job_name(1, "a", "compare_blend_")]
+    assert before[0].name.startswith("compare_blend_interpolate_level1_a_")
+    finished = {path for job in before for path in job.outputs}
+    made = records_of(before)
+    add_sequence(tmp_path, "b", [1, 3])
+    planned = level_jobs(
+        discover(tmp_path).sequences,
+        8,
+        layout,
+        finished.__contains__,
+        lambda seq, level: made.get((seq.name, level)),
+        name_prefix="compare_blend_",
+    )
+    assert planned[0] == before[0] and planned[1].sequences == ("b",)

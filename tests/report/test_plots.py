@@ -141,6 +141,12 @@ def test_job_names_come_from_the_path_under_the_benchmarks_folder(tmp_path):
     assert job_kind("copy_keyframes_seqA_1f2e3d") == "copy_keyframes"
 
 
+def test_jobs_of_a_compare_backend_are_grouped_under_its_name():
+    job = "compare/blend/compare_blend_interpolate_level3_seqA_1f2e3d"
+    assert job_kind(job) == "compare_blend_interpolate_level3"
+    assert job_kind("compare/blend/finish_sequence/seqA") == "compare_blend_finish_sequence"
+
+
 def runtime_table(jobs: int) -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -11,8 +11,11 @@ from vfi.data.layout import OutputLayout
 from vfi.data.sequences import discover
 from vfi.io.frames import read_frame, write_frame
 from vfi.report.previews import (
+    COLOUR_BAR,
+    HEAT_FRACTION,
     LABEL_HEIGHT,
     DisplayRange,
+    difference_heatmap,
     display_size,
     strip_path,
     write_animation,
@@ -46,7 +49,8 @@ def test_one_strip_per_scored_frame_with_five_panels(finished, tmp_path):
     assert written == [strip_path(tmp_path / "strips", 2), strip_path(tmp_path / "strips", 3)]
     height, width = display_size(24, 32, 256)
     with Image.open(written[0]) as strip:
-        assert strip.size == (5 * width + 4 * 4, height + LABEL_HEIGHT)
+        # the heat map has its colour bar beneath
+        assert strip.size == (5 * width + 4 * 4, height + LABEL_HEIGHT + COLOUR_BAR + 2)
 
 
 def test_previews_are_the_same_bytes_on_every_run(finished, tmp_path):
@@ -62,8 +66,27 @@ def test_difference_panel_is_black_for_an_exact_prediction(finished, tmp_path):
     (strip, _) = write_strips(seq, layout, tmp_path / "strips")
     pixels = np.asarray(Image.open(strip).convert("L"))
     height, width = display_size(24, 32, 256)
-    difference = pixels[LABEL_HEIGHT:, -width:]
+    difference = pixels[LABEL_HEIGHT : LABEL_HEIGHT + height, -width:]
     assert difference.max() == 0
+
+
+def test_heat_map_is_black_at_zero_and_brightest_from_a_tenth_of_the_data_range():
+    truth = np.full((2, 3), 1000, dtype=np.uint16)
+    prediction = truth.copy()
+    prediction[0, 1] += round(HEAT_FRACTION * 4095)  # the top of the scale for 12-bit data
+    prediction[0, 2] += 3000  # beyond it: clipped to the same colour
+    heat = difference_heatmap(prediction, truth, 4095.0)
+    assert heat.shape == (2, 3, 3) and heat.dtype == np.uint8
+    assert max(heat[0, 0]) <= 4  # inferno at 0: black
+    assert heat[0, 1].tolist() == heat[0, 2].tolist()
+    assert heat[0, 1].sum() > 3 * 200  # bright yellow
+
+
+def test_heat_map_scale_is_fixed_whatever_the_other_differences():
+    truth = np.zeros((1, 2), dtype=np.uint8)
+    small = difference_heatmap(np.array([[10, 0]], np.uint8), truth, 255.0)
+    large = difference_heatmap(np.array([[10, 200]], np.uint8), truth, 255.0)
+    assert small[0, 0].tolist() == large[0, 0].tolist()
 
 
 def test_sixteen_bit_frames_are_stretched_between_percentiles():

@@ -24,9 +24,10 @@ def shell_backends(dry_run_output: str) -> set[str]:
     return set(re.findall(r'"backend": "(\w+)"', dry_run_output))
 
 
-@pytest.mark.parametrize("backend", ["flow", "ldmvfi", "ifrnet"])
+@pytest.mark.parametrize("backend", ["flow", "ldmvfi", "ifrnet", "flow+blend"])
 def test_lint_finds_nothing(tmp_path, data, backend):
-    config = {"data_dir": str(data), "backend": backend}
+    backend, *compare = backend.split("+")  # flow+blend: blend compared with flow
+    config = {"data_dir": str(data), "backend": backend, "compare": compare}
     if backend == "ldmvfi":  # adds the checkpoint conversion rule
         config["ldmvfi"] = {"checkpoint": str(TINY_CKPT), "config": str(TINY_CONFIG)}
     if backend == "ifrnet":  # its weights are an input of the model jobs

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from support import run_snakemake, snakemake_command
+from support import COMPARE_CONFIG, run_snakemake, snakemake_command
 
 from vfi.backends import resolve_timing
 from vfi.data.sequences import discover
@@ -79,6 +79,20 @@ def rendered_page(reported_run, chromium, tmp_path_factory) -> str:
     url = (reported_run / "report.html").as_uri()
     dom = run_chromium(chromium, profile, "--dump-dom", url).stdout
     return re.sub(r"<script\b.*?</script>", "", dom, flags=re.S | re.I)
+
+
+def rendered(chromium: Path, profile: Path, page: Path) -> str:
+    """What Chromium renders of a page: its DOM after its scripts ran, without <script>s."""
+    dom = run_chromium(chromium, profile, "--dump-dom", page.as_uri()).stdout
+    return re.sub(r"<script\b.*?</script>", "", dom, flags=re.S | re.I)
+
+
+@pytest.fixture(scope="module")
+def compare_report(compare_run, compare_data) -> Path:
+    """The shared run with a compare backend (blend beside flow), with its report."""
+    config = ["--config", f"data_dir={compare_data}", *COMPARE_CONFIG]
+    run_snakemake(compare_run, *config, "--report", "report.html")
+    return compare_run / "report.html"
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -162,6 +176,28 @@ def test_browser_screenshot_shows_the_report(reported_run, chromium, tmp_path_fa
         # A rendered page has text and a table: many distinct grey levels, not a blank screen.
         assert len(set(grey.tobytes())) > 50
     shutil.copyfile(shot, SCREENSHOT_COPY)
+
+
+def test_report_without_compare_has_no_comparison(reported_run):
+    assert "Comparison of backends" not in (reported_run / "report.html").read_text()
+
+
+def test_browser_shows_the_comparison_category_and_page(
+    compare_report, compare_run, chromium, tmp_path_factory
+):
+    menu = rendered(chromium, tmp_path_factory.mktemp("chromium-compare"), compare_report)
+    assert "7. Comparison of backends" in menu
+    text = compare_report.read_text()
+    for part in ("comparison.html", "comparison_psnr.png", "worst_1.png", "comparison_paired.csv"):
+        assert part in text, part
+    # The page the report shows for the comparison, as the browser renders it.
+    page = compare_run / "results" / "report" / "comparison.html"
+    shown = rendered(chromium, tmp_path_factory.mktemp("chromium-page"), page)
+    tables = re.findall(r"<table\b.*?</table>", shown, flags=re.S)
+    assert len(tables) == 3  # means, paired differences, temporal consistency
+    assert "flow (main)" in tables[0] and "blend" in tables[0]
+    assert "evaluation" in tables[0] and "generation" in tables[0]
+    assert "blend − flow" in tables[1] and "95% CI" in tables[1]
 
 
 def test_required_lpips_without_weights_stops_before_any_job(tmp_path, demo_data):

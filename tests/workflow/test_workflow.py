@@ -51,6 +51,7 @@ def test_dry_run_lists_one_job_per_batch_and_level(tmp_path, demo_data):
         **{f"interpolate_level{level}": 2 for level in range(2, 6)},
         "finish_sequence": 5,
         "aggregate_metrics": 1,
+        "aggregate_temporal": 1,
         "summarise_metrics": 1,
         "plot_metrics": 1,
         "preview_sequence": 5,

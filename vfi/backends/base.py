@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 
@@ -58,6 +59,11 @@ class Backend(ABC):
             next = torch.stack([frames[p.next] for p in chunk]).to(self.device)
             times = torch.tensor([p.time for p in chunk], dtype=torch.float32)
             yield from self.interpolate(prev, next, times, [p.seed for p in chunk])
+
+    def take_diagnostics(self) -> dict[str, np.ndarray] | None:
+        """Debug images of the oldest frame made and not yet taken (a backend with a debug
+        output, `flow.debug`), in the order frames are made; None for the others."""
+        return None
 
     def describe(self) -> dict[str, object]:
         """Parameters worth recording in a sequence's provenance."""

@@ -3,6 +3,7 @@
     <output_dir>/<seq>/frame_001.png ... frame_019.png     generation (keyframes copied through)
     <output_dir>/<seq>/interpolated_frames/2.png           evaluation
     <output_dir>/<seq>/metrics.txt, metrics.csv            where ground truth exists
+    <output_dir>/<seq>/temporal.csv                        temporal consistency (always)
     <output_dir>/<seq>/provenance.json                     always
     <output_dir>/<seq>/.provenance/level_1.json ...        what each model job used (0: copies)
 
@@ -38,6 +39,15 @@ class OutputLayout:
             folder = folder / self.evaluate_subdir
         return folder / seq.naming.filename(index)
 
+    def debug_files(self, seq: Sequence, index: int) -> dict[str, Path]:
+        """Where a backend's debug images of a made frame go (`flow.debug`), by image name."""
+        stem = Path(seq.naming.filename(index)).stem
+        folder = self.sequence_dir(seq) / "debug"
+        return {
+            "motion": folder / f"{stem}_motion.tif",
+            "occlusion": folder / f"{stem}_occlusion.png",
+        }
+
     def source(self, seq: Sequence, index: int) -> Path:
         """Where a job reads frame `index` from: the input for known frames, else the output."""
         return seq.known[index] if index in seq.known else self.frame(seq, index)
@@ -56,6 +66,9 @@ class OutputLayout:
 
     def metrics_csv(self, seq: Sequence) -> Path:
         return self.sequence_dir(seq) / "metrics.csv"
+
+    def temporal_csv(self, seq: Sequence) -> Path:
+        return self.sequence_dir(seq) / "temporal.csv"
 
     def provenance(self, seq: Sequence) -> Path:
         return self.sequence_dir(seq) / "provenance.json"

@@ -180,12 +180,12 @@ def finite_mean(values: list[float]) -> float:
     return math.inf if values and all(v == math.inf for v in values) else math.nan
 
 
-def rows_to_csv(rows: Iterable[dict[str, object]]) -> str:
+def rows_to_csv(rows: Iterable[dict[str, object]], columns: tuple[str, ...] = CSV_COLUMNS) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _csv_value(row[k]) for k in CSV_COLUMNS})
+        writer.writerow({k: _csv_value(row[k]) for k in columns})
     return out.getvalue()
 
 
@@ -201,15 +201,20 @@ def aggregate_metrics(csv_files: Iterable[Path], out_file: Path) -> int:
 
     Sorted by file path, i.e. by sequence, so the table is the same whatever order jobs ran in.
     """
+    return concatenate_tables(csv_files, out_file, CSV_COLUMNS)
+
+
+def concatenate_tables(csv_files: Iterable[Path], out_file: Path, columns: tuple[str, ...]) -> int:
+    """Concatenate per-sequence CSV files with `columns`, sorted by path; returns the rows."""
     rows: list[dict[str, object]] = []
     for path in sorted(csv_files, key=str):
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
-            if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
+            if tuple(reader.fieldnames or ()) != columns:
                 raise ValueError(
-                    f"{path}: columns {reader.fieldnames} are not {list(CSV_COLUMNS)}; it was "
+                    f"{path}: columns {reader.fieldnames} are not {list(columns)}; it was "
                     "written by another version: delete it and run the workflow again"
                 )
             rows.extend(reader)
-    write_text_atomic(out_file, rows_to_csv(rows))
+    write_text_atomic(out_file, rows_to_csv(rows, columns))
     return len(rows)

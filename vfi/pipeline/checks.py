@@ -71,9 +71,37 @@ def settings_problems(settings: Settings) -> list[str]:
     Cheap: no model is built; LDMVFI checkpoints are checked by their first bytes only, IFRNet
     ones (tens of MB) are read, because their weights decide whether any t works.
     """
+    problems = [*settings.frame_pattern.problems(), *backend_problems(settings)]
+    return problems + compare_problems(settings)
+
+
+def compare_problems(settings: Settings) -> list[str]:
+    """Problems of the `compare:` list, then of each backend in it, checked as the main backend
+    is (its section, its checkpoint, the run's timing for it), each named."""
+    problems = settings.compare_problems()
+    if problems:
+        return problems
+    for backend in settings.compare:
+        compared = settings.for_comparison(backend)
+        problems += [f"compare: {backend}: {p}" for p in backend_problems(compared)]
+    if settings.compare:
+        folder = Path(settings.results_dir) / "compare"
+        output = Path(settings.output_dir)
+        if _inside(folder.resolve(), output.resolve()) or _inside(
+            output.resolve(), folder.resolve()
+        ):
+            problems.append(
+                f"compare: the compare backends' frames go to {folder}, which overlaps "
+                f"output_dir {output}; choose another results_dir or output_dir"
+            )
+    return problems
+
+
+def backend_problems(settings: Settings) -> list[str]:
+    """Problems of the settings' backend: its section, its checkpoint, the timing asked for."""
     from vfi.backends import backend_spec, resolve_timing
 
-    problems = [*settings.frame_pattern.problems()]
+    problems = []
     if settings.backend == "ldmvfi":
         problems += _ldmvfi_problems(settings)
     if settings.backend == "ifrnet":

@@ -1,4 +1,4 @@
-"""The last job of a sequence: its provenance record and its scores."""
+"""The last job of a sequence: its provenance record, its scores and its temporal consistency."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from vfi.settings import Settings
 
 
 def finish_sequence(seq: Sequence, layout: OutputLayout, settings: Settings) -> None:
-    """Write the sequence's provenance and its scores (metrics files say so when nothing has
-    ground truth). LPIPS is loaded only when something is scored; see
-    `vfi.evaluation.lpips_scorer` for missing weights.
+    """Write the sequence's provenance, its scores (metrics files say so when nothing has
+    ground truth) and its temporal consistency (`vfi.evaluation.temporal`). LPIPS is loaded
+    only when something is scored; see `vfi.evaluation.lpips_scorer` for missing weights.
     """
     # Imported here: scoring pulls in scikit-image and SciPy (over a second), which model jobs,
     # importing this package, never need.
     from vfi.backends import resolve_timing
     from vfi.evaluation.lpips_scorer import load_lpips
     from vfi.evaluation.scoring import score_sequence, sequence_data_range
+    from vfi.evaluation.temporal import sequence_temporal, write_temporal
 
     timing = resolve_timing(settings.timing, settings.backend, settings.backend_options())
     metrics = settings.metrics
@@ -27,3 +28,5 @@ def finish_sequence(seq: Sequence, layout: OutputLayout, settings: Settings) -> 
     if seq.scored:
         scorer, note = load_lpips(metrics.lpips, metrics.lpips_net, metrics.lpips_weights)
     score_sequence(seq, layout, settings.backend, timing, data_range, scorer, note)
+    peak = float(data_range["value"])  # type: ignore[arg-type]
+    write_temporal(sequence_temporal(seq, layout, settings.backend, peak), layout.temporal_csv(seq))

@@ -7,15 +7,19 @@ its known frames (`vfi.io.intensity`), so every level and every backend sees the
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Hashable, Iterable
 from pathlib import Path
 
+import numpy as np
+import tifffile
+
 from vfi.data.layout import COPY_LEVEL, OutputLayout
 from vfi.data.plan import PlannedFrame, frame_seed
 from vfi.data.sequences import Sequence
-from vfi.io.atomic import copy_atomic
+from vfi.io.atomic import copy_atomic, write_bytes_atomic
 from vfi.io.frames import read_frame, write_frame
 from vfi.io.intensity import Normalisation, frame_statistics
 from vfi.settings import Settings
@@ -122,6 +126,8 @@ def run_level(
                 pixels = from_model_tensor(tensor, seq.info, normalisations[seq.name])
                 keyframe = seq.known[min(seq.known)]
                 write_frame(layout.frame(seq, frame.index), pixels, like=keyframe)
+                if (images := backend.take_diagnostics()) is not None:
+                    write_debug_images(layout.debug_files(seq, frame.index), images)
                 done += 1
                 if done % backend.max_batch == 0 or done == len(work):
                     log.info(
@@ -148,6 +154,19 @@ def run_level(
         }
         write_job_record(layout.job_record(seq, level), record)
     return done
+
+
+def write_debug_images(paths: dict[str, Path], images: dict[str, np.ndarray]) -> None:
+    """A backend's debug images of one frame: float maps as 32-bit TIFF (ImageJ reads their
+    values), pictures as PNG; each atomically."""
+    for name, image in images.items():
+        path = paths[name]
+        if image.dtype == np.float32:
+            buffer = io.BytesIO()
+            tifffile.imwrite(buffer, image, compression="zlib")
+            write_bytes_atomic(path, buffer.getvalue())
+        else:
+            write_frame(path, image)
 
 
 def sequences_for_outputs(outputs: Iterable[Path], layout: OutputLayout) -> list[str]:

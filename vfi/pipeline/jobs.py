@@ -13,6 +13,9 @@ batched anew: a new sequence never joins a job whose other members are
 finished, which would make Snakemake redo them (its inputs would look newer). A job's outputs are
 its whole description: its parameters name no sequences, so Snakemake does not redo a job whose
 list of members shrank (see rerun-triggers in the workflow's profiles).
+
+Backends run beside the main one (`compare:`) get the same plan in their own output folder; a
+name prefix (compare_blend_) keeps their jobs apart from the main ones.
 """
 
 from __future__ import annotations
@@ -54,24 +57,26 @@ def nothing_recorded(seq: Sequence, level: int) -> Made | None:
     return None
 
 
-def job_prefix(level: int) -> str:
-    return "copy_keyframes_" if level == COPY_LEVEL else f"interpolate_level{level}_"
+def job_prefix(level: int, name_prefix: str = "") -> str:
+    kind = "copy_keyframes_" if level == COPY_LEVEL else f"interpolate_level{level}_"
+    return name_prefix + kind
 
 
-def job_name(level: int, first: str) -> str:
+def job_name(level: int, first: str, name_prefix: str = "") -> str:
     """A job's name, from its level and its first sequence: the same batch gets the same name
     in every run (so resumed runs write the same job records), and names are identifiers.
 
     interpolate_level3_gen_gray8_A1_3f2a9c: the readable part of the name, then a hash of the
-    exact name (names differing only in punctuation stay apart).
+    exact name (names differing only in punctuation stay apart). `name_prefix` goes in front
+    (compare_blend_interpolate_level3_...).
     """
     readable = re.sub(r"\W+", "_", first, flags=re.ASCII).strip("_")[:40] or "sequence"
     digest = hashlib.sha256(first.encode()).hexdigest()[:6]
-    return f"{job_prefix(level)}{readable}_{digest}"
+    return f"{job_prefix(level, name_prefix)}{readable}_{digest}"
 
 
-def _is_job_name(name: str, level: int) -> bool:
-    return name.startswith(job_prefix(level)) and name.isidentifier()
+def _is_job_name(name: str, level: int, name_prefix: str = "") -> bool:
+    return name.startswith(job_prefix(level, name_prefix)) and name.isidentifier()
 
 
 def make_batches(sequences: Iterable[Sequence], batch_size: int) -> list[list[Sequence]]:
@@ -89,6 +94,7 @@ def plan_batches(
     batch_size: int,
     exists: Callable[[Path], bool],
     recorded: Recorded,
+    name_prefix: str = "",
 ) -> list[tuple[str, list[Sequence]]]:
     """(job name, members) of one level: finished sequences in the jobs that made them, then
     new jobs for the sequences with work left."""
@@ -97,13 +103,13 @@ def plan_batches(
     for seq in sorted(sequences, key=lambda s: s.name):
         made = recorded(seq, level)
         finished = all(exists(p) for p in outputs(seq))
-        if finished and made is not None and _is_job_name(made.job, level):
+        if finished and made is not None and _is_job_name(made.job, level, name_prefix):
             kept.setdefault(made.job, []).append(seq)
         else:
             left.append(seq)
     planned = sorted(kept.items())
     for batch in make_batches(left, batch_size):
-        name = job_name(level, batch[0].name)
+        name = job_name(level, batch[0].name, name_prefix)
         while name in kept:  # a kept job named after a sequence since redone: keep both apart
             name += "_new"
         planned.append((name, batch))
@@ -116,6 +122,7 @@ def level_jobs(
     layout: OutputLayout,
     exists: Callable[[Path], bool] = Path.exists,
     recorded: Recorded = nothing_recorded,
+    name_prefix: str = "",
 ) -> list[Job]:
     """One job per level and batch; inputs are exactly the parents of its frames, outputs its
     frames and each sequence's job record."""
@@ -127,7 +134,8 @@ def level_jobs(
         def outputs(seq: Sequence, level: int = level) -> list[Path]:
             return layout.level_outputs(seq, level)
 
-        for name, batch in plan_batches(members, level, outputs, batch_size, exists, recorded):
+        planned = plan_batches(members, level, outputs, batch_size, exists, recorded, name_prefix)
+        for name, batch in planned:
             inputs: dict[Path, None] = {}
             for seq in batch:
                 for frame in seq.plan:
@@ -152,12 +160,15 @@ def copy_jobs(
     layout: OutputLayout,
     exists: Callable[[Path], bool] = Path.exists,
     recorded: Recorded = nothing_recorded,
+    name_prefix: str = "",
 ) -> list[Job]:
     """Jobs that copy the keyframes of generation sequences into the output, byte for byte,
     and write a job record each (`layout.copy_outputs`)."""
     generation = [s for s in sequences if s.mode == "generate"]
     outputs = layout.copy_outputs
-    planned = plan_batches(generation, COPY_LEVEL, outputs, batch_size, exists, recorded)
+    planned = plan_batches(
+        generation, COPY_LEVEL, outputs, batch_size, exists, recorded, name_prefix
+    )
     return [
         Job(
             name,

@@ -73,7 +73,71 @@ def overview_rows(summary: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
-def overview_rst(summary: pd.DataFrame, lpips_note: str) -> str:
+def temporal_line(temporal: pd.DataFrame | None) -> str:
+    """One sentence: the temporal consistency over all sequences (weighted by pairs), or ""."""
+    if temporal is None or temporal.empty:
+        return ""
+    pairs = temporal["pairs"].astype(int)
+    truth_pairs = temporal["truth_pairs"].astype(int)
+
+    def mean(column: str, weights: pd.Series) -> float:
+        values = temporal[column].astype(float)
+        keep = values.notna() & values.map(math.isfinite) & (weights > 0)
+        return (
+            float((values[keep] * weights[keep]).sum() / weights[keep].sum())
+            if keep.any()
+            else math.nan
+        )
+
+    text = (
+        f"Temporal consistency ({len(temporal)} sequence(s), results/temporal.csv): consecutive "
+        f"output frames differ by {mean('output_psnr', pairs):.2f} dB PSNR on average"
+    )
+    if truth_pairs.sum():
+        text += (
+            f"; on the {int(truth_pairs.sum())} consecutive pair(s) with ground truth, output "
+            f"{mean('output_psnr_on_truth', truth_pairs):.2f} dB against truth "
+            f"{mean('truth_psnr', truth_pairs):.2f} dB (above the truth: smoother than reality; "
+            "below: flicker)"
+        )
+    return text + "."
+
+
+# Column titles of temporal-consistency tables (here per sequence, in the comparison by backend).
+TEMPORAL_HEADER = [
+    "Output (dB)",
+    "Truth pairs",
+    "Output on them (dB)",
+    "Truth (dB)",
+    "Difference (dB)",
+]
+
+
+def temporal_rows(temporal: pd.DataFrame) -> list[list[str]]:
+    """Header + one row per sequence of results/temporal.csv."""
+    header = ["Sequence", "Mode", "Pairs", *TEMPORAL_HEADER]
+    rows = [header]
+    for _, r in temporal.iterrows():
+        cells = [_number(float(r[c]), "psnr") for c in TEMPORAL_VALUES]
+        rows.append(
+            [
+                r["sequence"],
+                r["mode"],
+                str(int(r["pairs"])),
+                cells[0],
+                str(int(r["truth_pairs"])),
+                *cells[1:],
+            ]
+        )
+    return rows
+
+
+TEMPORAL_VALUES = ("output_psnr", "output_psnr_on_truth", "truth_psnr", "difference")
+
+
+def overview_rst(
+    summary: pd.DataFrame, lpips_note: str, temporal: pd.DataFrame | None = None
+) -> str:
     """reStructuredText for the report's front page: the overview table and how to read it."""
     rows = overview_rows(summary)
     lines = [
@@ -99,6 +163,8 @@ def overview_rst(summary: pd.DataFrame, lpips_note: str) -> str:
         + lpips_note,
         "",
     ]
+    if line := temporal_line(temporal):
+        lines += [line.translate(_RST_SPECIAL), ""]
     return "\n".join(lines)
 
 
@@ -195,7 +261,9 @@ READING = (
 )
 
 
-def summary_page(summary: pd.DataFrame, lpips_note: str) -> str:
+def summary_page(
+    summary: pd.DataFrame, lpips_note: str, temporal: pd.DataFrame | None = None
+) -> str:
     body = [
         _table(overview_rows(summary), "Mean ± standard deviation over the scored frames"),
         _table(statistics_rows(summary), "All statistics (as in results/summary.csv)"),
@@ -205,6 +273,18 @@ def summary_page(summary: pd.DataFrame, lpips_note: str) -> str:
             "Scope 'mode' and 'all' pool the frames of all sequences. " + lpips_note
         ),
     ]
+    if temporal is not None and not temporal.empty:
+        body += [
+            _table(
+                temporal_rows(temporal), "Temporal consistency: PSNR between consecutive frames"
+            ),
+            _note(
+                temporal_line(temporal) + " Output: the made sequence in time order (known and "
+                "made frames). Truth pairs: consecutive frames whose true frames both exist "
+                "(known frames and ground truth); on them the output's consecutive PSNR is "
+                "compared with the truth's. Difference = output on them - truth."
+            ),
+        ]
     return _page("Frame quality summary", body)
 
 
@@ -230,10 +310,12 @@ def write_pages(
     summary_html: Path,
     sequence_dir: Path,
     sequences: Iterable[str],
+    temporal: pd.DataFrame | None = None,
 ) -> None:
-    """Write the overview (rst), the summary page and one page per sequence."""
-    write_text_atomic(overview, overview_rst(summary, lpips_note))
-    write_text_atomic(summary_html, summary_page(summary, lpips_note))
+    """Write the overview (rst), the summary page and one page per sequence; `temporal`
+    (results/temporal.csv) adds the temporal consistency."""
+    write_text_atomic(overview, overview_rst(summary, lpips_note, temporal))
+    write_text_atomic(summary_html, summary_page(summary, lpips_note, temporal))
     for name in sequences:
         write_text_atomic(sequence_dir / f"{name}.html", sequence_page(name, metrics))
 

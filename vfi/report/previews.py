@@ -2,7 +2,12 @@
 
     animation.png         the whole sequence as an animated PNG (APNG), each frame labelled
     strips/strip_NNN.png  frame NNN: previous parent | prediction | ground truth | next parent |
-                          absolute difference
+                          difference heat map
+
+The heat map shows |prediction - truth| (the largest channel for RGB) on one fixed scale for
+every frame, sequence and backend of a run: colour map `inferno`, black at 0, the brightest
+yellow at 10% of the sequence's data range (the full-scale value its scores use, 4095 for 12-bit
+data) and above; a colour bar runs beneath it and its label states the scale.
 
 Animated PNG rather than GIF: the Snakemake report shows PNG inline (GIF only as a download),
 every browser plays APNG, and PNG keeps 8-bit grey levels without a 256-colour palette.
@@ -28,12 +33,16 @@ from vfi.data.layout import OutputLayout
 from vfi.data.sequences import Sequence
 from vfi.imaging import resize
 from vfi.io.atomic import write_bytes_atomic
-from vfi.io.frames import read_frame
+from vfi.io.frames import max_value, read_frame
 
 ANIMATION_MAX_SIDE = 512
 STRIP_MAX_SIDE = 256
 MIN_SIDE = 192
 LABEL_HEIGHT = 16
+# Difference heat maps: black at 0, the brightest colour at HEAT_FRACTION of the data range.
+HEAT_COLOURMAP = "inferno"
+HEAT_FRACTION = 0.1
+COLOUR_BAR = 8
 FRAME_DURATION_MS = 400
 BACKGROUND = (255, 255, 255)
 TEXT = (20, 20, 20)
@@ -141,55 +150,99 @@ def write_animation(seq: Sequence, layout: OutputLayout, out: Path) -> int:
     return len(images)
 
 
-def difference_scale(seq: Sequence, layout: OutputLayout) -> float:
-    """Largest absolute difference (raw grey levels) over the scored frames; at least 1."""
-    largest = 1.0
-    for index in seq.scored:
-        prediction = read_frame(layout.frame(seq, index))
-        diff = _abs_difference(prediction, read_frame(seq.ground_truth[index]))
-        largest = max(largest, float(diff.max()))
-    return largest
-
-
 def _abs_difference(prediction: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """|prediction - truth| in raw grey levels, the largest channel for RGB (H x W)."""
     diff = np.abs(prediction.astype(np.int32) - truth.astype(np.int32))
     return diff.max(axis=2) if diff.ndim == 3 else diff
 
 
-def write_strips(seq: Sequence, layout: OutputLayout, folder: Path) -> list[Path]:
-    """One strip per scored frame; the difference panel is white at the sequence's largest
-    difference, so strips of one sequence can be compared. Returns the files written."""
+def _heat_colours() -> np.ndarray:
+    """The 256 x 3 uint8 colours of HEAT_COLOURMAP (matplotlib's, imported on first use)."""
+    from matplotlib import colormaps
+
+    lut = colormaps[HEAT_COLOURMAP](np.linspace(0.0, 1.0, 256))[:, :3]
+    return np.rint(lut * 255).astype(np.uint8)
+
+
+def heat_scale(data_range: float) -> float:
+    """The difference (raw grey levels) shown in the brightest colour: HEAT_FRACTION of the
+    data range, the same for every frame, sequence and backend of a run."""
+    return HEAT_FRACTION * float(data_range)
+
+
+def difference_heatmap(prediction: np.ndarray, truth: np.ndarray, data_range: float) -> np.ndarray:
+    """|prediction - truth| as an H x W x 3 uint8 heat map on a fixed scale: black at 0, the
+    brightest colour at `heat_scale(data_range)` and above (the largest channel for RGB)."""
+    level = _abs_difference(prediction, truth) / heat_scale(data_range)
+    index = np.rint(np.clip(level, 0.0, 1.0) * 255).astype(np.intp)
+    return _heat_colours()[index]
+
+
+def heat_label(data_range: float) -> str:
+    """The heat map's scale in words, e.g. `|made-true| 0-410 (10%)`."""
+    return f"|made-true| 0-{heat_scale(data_range):.3g} ({HEAT_FRACTION:.0%})"
+
+
+def colour_bar(width: int) -> Image.Image:
+    """The heat map's colours from 0 (left) to the top of the scale (right), COLOUR_BAR px high."""
+    ramp = _heat_colours()[np.rint(np.linspace(0, 255, width)).astype(np.intp)]
+    return Image.fromarray(np.repeat(ramp[None], COLOUR_BAR, axis=0), "RGB")
+
+
+def heat_panel(heat: np.ndarray, data_range: float, max_side: int) -> Image.Image:
+    """A labelled heat map at display size with its colour bar beneath."""
+    image = _labelled(resize_for_display(heat, max_side), heat_label(data_range))
+    out = Image.new("RGB", (image.width, image.height + COLOUR_BAR + 2), BACKGROUND)
+    out.paste(image, (0, 0))
+    out.paste(colour_bar(image.width), (0, image.height + 2))
+    return out
+
+
+def join_panels(rows: list[list[Image.Image]], gap: int = 4) -> Image.Image:
+    """Panels side by side (top-aligned), rows one under another, on white."""
+    widths = [sum(i.width for i in row) + gap * (len(row) - 1) for row in rows]
+    heights = [max(i.height for i in row) for row in rows]
+    out = Image.new("RGB", (max(widths), sum(heights) + gap * (len(rows) - 1)), BACKGROUND)
+    y = 0
+    for row, height in zip(rows, heights, strict=True):
+        x = 0
+        for image in row:
+            out.paste(image, (x, y))
+            x += image.width + gap
+        y += height + gap
+    return out
+
+
+def write_strips(
+    seq: Sequence,
+    layout: OutputLayout,
+    folder: Path,
+    data_range: float | None = None,
+    psnr: dict[int, float] | None = None,
+) -> list[Path]:
+    """One strip per scored frame: parents, made frame (with its PSNR where given), truth and
+    the difference heat map on the fixed scale of `heat_scale` (`data_range`: the sequence's,
+    as its scores use; None: the file type's full scale). Returns the files written."""
     display = DisplayRange.for_frames([read_frame(p) for p in seq.known.values()])
-    scale = difference_scale(seq, layout)
+    psnr = psnr or {}
     written = []
     for index in sorted(seq.scored):
         frame = seq.planned(index)
         prediction = read_frame(layout.frame(seq, index))
         truth = read_frame(seq.ground_truth[index])
-        diff = _abs_difference(prediction, truth) * (255.0 / scale)
-        diff_rgb = np.repeat(np.clip(np.rint(diff), 0, 255).astype(np.uint8)[..., None], 3, 2)
+        peak = data_range or max_value(truth.dtype)
+        made = f"{index} made" + (f", {psnr[index]:.1f} dB" if index in psnr else "")
         panels = [
             (display.to_rgb8(read_frame(layout.source(seq, frame.prev))), f"{frame.prev} (parent)"),
-            (display.to_rgb8(prediction), f"{index} made"),
+            (display.to_rgb8(prediction), made),
             (display.to_rgb8(truth), f"{index} truth"),
             (display.to_rgb8(read_frame(layout.source(seq, frame.next))), f"{frame.next} (parent)"),
-            (diff_rgb, f"|diff| white={scale:g}"),
         ]
         images = [
             _labelled(resize_for_display(rgb, STRIP_MAX_SIDE), label) for rgb, label in panels
         ]
-        gap = 4
-        strip = Image.new(
-            "RGB",
-            (sum(i.width for i in images) + gap * (len(images) - 1), images[0].height),
-            BACKGROUND,
-        )
-        x = 0
-        for image in images:
-            strip.paste(image, (x, 0))
-            x += image.width + gap
+        images.append(heat_panel(difference_heatmap(prediction, truth, peak), peak, STRIP_MAX_SIDE))
         path = strip_path(folder, index)
-        write_bytes_atomic(path, _png(strip))
+        write_bytes_atomic(path, _png(join_panels([images])))
         written.append(path)
     return written

@@ -31,9 +31,16 @@ def job_kind(job: str) -> str:
     """The kind of job, for grouping: the rule, with model jobs grouped by level.
 
     finish_sequence/seqA -> finish_sequence; interpolate_level3_seqA_1f2e3d -> interpolate_level3;
-    copy_keyframes_seqA_1f2e3d -> copy_keyframes.
+    copy_keyframes_seqA_1f2e3d -> copy_keyframes. Jobs of a compare backend (under
+    compare/<backend>/) get its prefix: compare/blend/finish_sequence/seqA ->
+    compare_blend_finish_sequence, compare/blend/compare_blend_interpolate_level3_seqA_1f2e3d ->
+    compare_blend_interpolate_level3.
     """
-    head = job.split("/", 1)[0]
+    parts = job.split("/")
+    if parts[0] == "compare" and len(parts) > 2:
+        prefix = f"compare_{parts[1]}_"
+        return prefix + job_kind("/".join(parts[2:]).removeprefix(prefix))
+    head = parts[0]
     match = re.match(r"(interpolate_level\d+|copy_keyframes)_", head)
     return match.group(1) if match else head
 

@@ -1,6 +1,7 @@
 # Set-up at DAG build time, through the vfi library: settings, discovery, checks, job planning,
 # and every helper function of the rules (rules/*.smk hold rules only).
 import os
+import shlex
 import sys
 from dataclasses import asdict, replace
 
@@ -60,25 +61,38 @@ SCORED = [name for name, seq in SEQUENCES.items() if seq.scored]
 if stale := stale_outputs_warning(LAYOUT, SEQUENCES):
     logger.warning(stale)
 
-# LDMVFI jobs load compact inference weights, converted once from the official checkpoint.
-MODEL_WEIGHTS = []
-MODEL_SETTINGS = SETTINGS
-if SETTINGS.backend == "ldmvfi":
+# LDMVFI jobs (of the main backend or a compare backend) load compact inference weights,
+# converted once from the official checkpoint.
+LDMVFI_WEIGHTS = None
+if "ldmvfi" in [SETTINGS.backend, *SETTINGS.compare]:
     from vfi.backends.ldmvfi import compact_weights_path
 
-    compact = compact_weights_path(SETTINGS.ldmvfi.checkpoint, RESULTS / "weights")
-    MODEL_WEIGHTS = [compact]
-    MODEL_SETTINGS = replace(
-        SETTINGS, ldmvfi=replace(SETTINGS.ldmvfi, checkpoint=str(compact), config=None)
-    )
+    LDMVFI_WEIGHTS = compact_weights_path(SETTINGS.ldmvfi.checkpoint, RESULTS / "weights")
 CONVERT_CHECKPOINT = bool(
-    MODEL_WEIGHTS
-    and Path(SETTINGS.ldmvfi.checkpoint).resolve() != MODEL_WEIGHTS[0].resolve()
+    LDMVFI_WEIGHTS
+    and Path(SETTINGS.ldmvfi.checkpoint).resolve() != LDMVFI_WEIGHTS.resolve()
 )
-# IFRNet weights (tens of MB) are loaded as they are; as an input, a replaced file redoes the
-# model jobs.
-if SETTINGS.backend == "ifrnet":
-    MODEL_WEIGHTS = [Path(SETTINGS.ifrnet.checkpoint)]
+
+
+def model_weights(backend):
+    """The weight files a backend's model jobs read. IFRNet weights (tens of MB) are loaded as
+    they are; as an input, a replaced file redoes the model jobs."""
+    if backend == "ldmvfi":
+        return [LDMVFI_WEIGHTS]
+    if backend == "ifrnet":
+        return [Path(SETTINGS.ifrnet.checkpoint)]
+    return []
+
+
+def model_settings(settings):
+    """The settings model jobs get: LDMVFI's name the compact weights."""
+    if settings.backend != "ldmvfi":
+        return settings
+    return replace(
+        settings, ldmvfi=replace(settings.ldmvfi, checkpoint=str(LDMVFI_WEIGHTS), config=None)
+    )
+
+
 def recorded_job(seq, level):
     """The job that made a sequence's outputs of a level, as its job record says."""
     return read_recorded_job(seq, level, LAYOUT)
@@ -112,19 +126,20 @@ FINETUNE_INPUTS = sorted(
 FINETUNE_CURRENT = finetune_is_current(SETTINGS, [Path(p) for p in FINETUNE_INPUTS])
 
 
-def job_settings(kind):
-    """The settings a kind of job gets: only what determines its outputs (vfi.settings)."""
-    source = MODEL_SETTINGS if kind == "model" else SETTINGS
+def job_settings(kind, settings=SETTINGS):
+    """The settings a kind of job gets: only what determines its outputs (vfi.settings);
+    `settings`: the run's, or a compare backend's (COMPARE_SETTINGS)."""
+    source = model_settings(settings) if kind == "model" else settings
     return source.job_settings_json(kind)
 
 
-def model_job_resources(uses_gpu=None):
+def model_job_resources(uses_gpu=None, backend=SETTINGS.backend):
     """Resources of model jobs (config section model_jobs): a GPU only for backends that use
     one (fine-tuning always does), and a SLURM partition where one is set."""
     jobs = SETTINGS.model_jobs
     resources = {"mem_mb": jobs.mem_mb, "runtime": jobs.runtime}
     if uses_gpu is None:
-        uses_gpu = backend_spec(SETTINGS.backend).uses_gpu
+        uses_gpu = backend_spec(backend).uses_gpu
     if uses_gpu and jobs.gpus > 0:
         resources["gpu"] = jobs.gpus
     if jobs.slurm_partition:
@@ -132,23 +147,136 @@ def model_job_resources(uses_gpu=None):
     return resources
 
 
-def sequence_outputs(name):
+def sequence_outputs(name, layout=LAYOUT):
     """Every frame file of a sequence in the output folder (copied keyframes included)."""
     seq = SEQUENCES[name]
-    return LAYOUT.copied_keyframes(seq) + [LAYOUT.frame(seq, i) for i in seq.targets]
+    return layout.copied_keyframes(seq) + [layout.frame(seq, i) for i in seq.targets]
 
 
-def finish_outputs(seq):
-    return [LAYOUT.provenance(seq), LAYOUT.metrics_txt(seq), LAYOUT.metrics_csv(seq)]
+def finish_outputs(seq, layout=LAYOUT):
+    return [
+        layout.provenance(seq),
+        layout.metrics_txt(seq),
+        layout.metrics_csv(seq),
+        layout.temporal_csv(seq),
+    ]
 
 
 def all_outputs():
-    outputs = [RESULTS / "metrics.csv"]
+    outputs = [RESULTS / "metrics.csv", RESULTS / "temporal.csv"]
     for seq in SEQUENCES.values():
         outputs += sequence_outputs(seq.name) + finish_outputs(seq)
-    return outputs
+    return outputs + compare_outputs()
 
 
 def finish_inputs(wildcards):
     seq = SEQUENCES[wildcards.seq]
     return sequence_outputs(seq.name) + LAYOUT.job_records(seq)
+
+
+# Backends compared with the main one (compare:): each is a run of its own settings
+# (Settings.for_comparison: that backend, frames under <results_dir>/compare/<backend>), planned
+# as the main one is, its jobs named compare_<backend>_... (rules/compare.smk).
+COMPARE_SETTINGS = {name: SETTINGS.for_comparison(name) for name in SETTINGS.compare}
+COMPARE_LAYOUTS = {
+    name: OutputLayout(Path(settings.output_dir), settings.evaluate_subdir)
+    for name, settings in COMPARE_SETTINGS.items()
+}
+COMPARE_ROOT = RESULTS / "compare"
+
+
+def compare_jobs(plan, name):
+    """The copy or level jobs (`plan`: copy_jobs or level_jobs) of compare backend `name`."""
+    layout = COMPARE_LAYOUTS[name]
+
+    def recorded(seq, level):
+        return read_recorded_job(seq, level, layout)
+
+    return plan(
+        SEQUENCES.values(),
+        SETTINGS.batch_size,
+        layout,
+        recorded=recorded,
+        name_prefix=f"compare_{name}_",
+    )
+
+
+COMPARE_COPY_JOBS = [(name, job) for name in COMPARE_SETTINGS for job in compare_jobs(copy_jobs, name)]
+COMPARE_LEVEL_JOBS = [
+    (name, job) for name in COMPARE_SETTINGS for job in compare_jobs(level_jobs, name)
+]
+
+
+def compare_backend_pattern():
+    """Wildcard constraint: the names of the compare backends, and nothing else."""
+    return "|".join(COMPARE_SETTINGS) or "(?!)"
+
+
+def compare_finish_inputs(wildcards):
+    layout, seq = COMPARE_LAYOUTS[wildcards.backend], SEQUENCES[wildcards.seq]
+    return sequence_outputs(seq.name, layout) + layout.job_records(seq)
+
+
+def compare_finish_settings(wildcards):
+    return job_settings("finish", COMPARE_SETTINGS[wildcards.backend])
+
+
+def compare_table_inputs(wildcards):
+    """A compare backend's per-sequence metrics.csv and temporal.csv files."""
+    layout = COMPARE_LAYOUTS[wildcards.backend]
+    return {
+        "metrics": [layout.metrics_csv(seq) for seq in SEQUENCES.values()],
+        "temporal": [layout.temporal_csv(seq) for seq in SEQUENCES.values()],
+    }
+
+
+# The worst frames by the main backend's PSNR get a strip each (fewer if fewer are scored).
+WORST_FRAMES = 6
+
+
+def comparison_strip_outputs():
+    scored = sum(len(seq.scored) for seq in SEQUENCES.values())
+    count = min(WORST_FRAMES, scored)
+    return [RESULTS / "previews" / "comparison" / f"worst_{k}.png" for k in range(1, count + 1)]
+
+
+def comparison_tables():
+    """comparison.csv and comparison_paired.csv."""
+    return [RESULTS / "comparison.csv", RESULTS / "comparison_paired.csv"]
+
+
+def comparison_inputs(wildcards):
+    """What the comparison reads: every backend's tables, scored frames and the ground truth."""
+    layouts = {SETTINGS.backend: LAYOUT, **COMPARE_LAYOUTS}
+    roots = {SETTINGS.backend: RESULTS, **{name: COMPARE_ROOT / name for name in COMPARE_LAYOUTS}}
+    frames = [
+        layout.frame(seq, i)
+        for layout in layouts.values()
+        for seq in SEQUENCES.values()
+        for i in seq.scored
+    ]
+    truth = [seq.ground_truth[i] for seq in SEQUENCES.values() for i in seq.scored]
+    return {
+        "metrics": [roots[name] / "metrics.csv" for name in layouts],
+        "temporal": [roots[name] / "temporal.csv" for name in layouts],
+        "frames": frames + truth,
+    }
+
+
+def comparison_args():
+    """Arguments of `vfi compare`: the backends (main first) and their output folders."""
+    backends = [SETTINGS.backend, *COMPARE_SETTINGS]
+    folders = [SETTINGS.output_dir, *(s.output_dir for s in COMPARE_SETTINGS.values())]
+    return f"--backends {' '.join(backends)} --outputs {' '.join(shlex.quote(f) for f in folders)}"
+
+
+def compare_outputs():
+    """Everything the comparison makes (nothing without a compare backend)."""
+    if not COMPARE_SETTINGS:
+        return []
+    outputs = []
+    for name, layout in COMPARE_LAYOUTS.items():
+        outputs += [COMPARE_ROOT / name / "metrics.csv", COMPARE_ROOT / name / "temporal.csv"]
+        for seq in SEQUENCES.values():
+            outputs += sequence_outputs(seq.name, layout) + finish_outputs(seq, layout)
+    return outputs + comparison_tables() + comparison_strip_outputs()

@@ -1,4 +1,5 @@
-# CPU jobs: per-sequence provenance and metrics, then one table of all scored frames.
+# CPU jobs: per-sequence provenance, metrics and temporal consistency, then one table of all
+# scored frames and one of every sequence's temporal consistency.
 
 rule finish_sequence:
     input:
@@ -19,6 +20,7 @@ rule finish_sequence:
             subcategory="{seq}",
             labels={"sequence": "{seq}", "file": "metrics.csv (download)"},
         ),
+        temporal=LAYOUT.output_dir / "{seq}" / "temporal.csv",
     params:
         settings=job_settings("finish"),
     wildcard_constraints:
@@ -57,3 +59,26 @@ rule aggregate_metrics:
         ENV
     shell:
         "vfi aggregate --out {output:q} {input:q} 2> {log:q}"
+
+
+rule aggregate_temporal:
+    input:
+        [LAYOUT.temporal_csv(seq) for seq in SEQUENCES.values()],
+    output:
+        report(
+            RESULTS / "temporal.csv",
+            caption="../report/temporal_csv.rst",
+            category=CATEGORY_SUMMARY,
+            labels={"table": "temporal consistency of each sequence (temporal.csv, download)"},
+        ),
+    params:
+        sequences=sorted(SEQUENCES),
+    log:
+        RESULTS / "logs" / "aggregate_temporal.log",
+    benchmark:
+        RESULTS / "benchmarks" / "aggregate_temporal.tsv"
+    threads: 1
+    conda:
+        ENV
+    shell:
+        "vfi aggregate --table temporal --out {output:q} {input:q} 2> {log:q}"

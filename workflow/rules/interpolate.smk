@@ -37,7 +37,7 @@ for job in LEVEL_JOBS:
             job.name
         input:
             frames=job.inputs,
-            weights=MODEL_WEIGHTS,
+            weights=model_weights(SETTINGS.backend),
         output:
             job.outputs,
         params:

@@ -8,7 +8,7 @@ if CONVERT_CHECKPOINT:
         input:
             SETTINGS.ldmvfi.checkpoint,
         output:
-            MODEL_WEIGHTS[0],
+            LDMVFI_WEIGHTS,
         params:
             config=(
                 f"--config {SETTINGS.ldmvfi.config}" if SETTINGS.ldmvfi.config else ""

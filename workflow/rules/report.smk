@@ -5,6 +5,7 @@
 # one job per sequence: with hundreds of sequences, local_previews: false submits them instead.
 localrules:
     aggregate_metrics,
+    aggregate_temporal,
     summarise_metrics,
     plot_metrics,
     plot_runtimes,
@@ -20,7 +21,8 @@ if SETTINGS.local_previews:
 
 rule summarise_metrics:
     input:
-        RESULTS / "metrics.csv",
+        metrics=RESULTS / "metrics.csv",
+        temporal=RESULTS / "temporal.csv",
     output:
         summary=report(
             RESULTS / "summary.csv",
@@ -56,7 +58,8 @@ rule summarise_metrics:
     conda:
         ENV
     shell:
-        "vfi summarise --metrics {input:q} --summary {output.summary:q}"
+        "vfi summarise --metrics {input.metrics:q} --temporal {input.temporal:q}"
+        " --summary {output.summary:q}"
         " --overview {output.overview:q} --summary-page {output.page:q}"
         " --sequence-pages {params.pages:q} --sequences {params.sequences:q} 2> {log:q}"
 
@@ -136,6 +139,7 @@ rule strips_sequence:
         ),
     params:
         settings=job_settings("preview"),
+        metrics=strip_metrics,
     wildcard_constraints:
         seq=scored_sequence_pattern(),
     log:
@@ -147,7 +151,8 @@ rule strips_sequence:
         ENV
     shell:
         "vfi --threads {threads} preview --settings-json {params.settings:q}"
-        " --sequence {wildcards.seq:q} --strips-dir {output:q} 2> {log:q}"
+        " --sequence {wildcards.seq:q} --strips-dir {output:q}"
+        " --metrics {params.metrics:q} 2> {log:q}"
 
 
 rule plot_runtimes:

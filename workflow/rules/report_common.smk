@@ -11,6 +11,7 @@ CATEGORY_PLOTS = "3. Plots"
 CATEGORY_PREVIEWS = "4. Previews"
 CATEGORY_RUNTIMES = "5. Runtimes"
 CATEGORY_TRAINING = "6. Fine-tuning"
+CATEGORY_COMPARISON = "7. Comparison of backends"
 
 REPORT = RESULTS / "report"
 PLOTS = RESULTS / "plots"
@@ -57,7 +58,17 @@ def report_outputs():
         + preview_outputs()
         + [RESULTS / "runtimes.csv", PLOTS / "runtimes.png"]
         + ([FINETUNE_PLOT] if FINETUNE_CURRENT else [])
+        + comparison_report_outputs()
     )
+
+
+COMPARISON_PAGE = REPORT / "comparison.html"
+COMPARISON_PLOT = PLOTS / "comparison_psnr.png"
+
+
+def comparison_report_outputs():
+    """The comparison's page and figure (its tables and strips: compare_outputs)."""
+    return [COMPARISON_PAGE, COMPARISON_PLOT] if COMPARE_SETTINGS else []
 
 
 def optional_plot_args():
@@ -83,13 +94,20 @@ def preview_inputs(wildcards):
 
 
 def strip_inputs(wildcards):
+    """Frames, ground truth, and the scores (for the data range of the heat maps and PSNR)."""
     seq = SEQUENCES[wildcards.seq]
-    return sequence_outputs(seq.name) + [seq.ground_truth[i] for i in seq.scored]
+    truth = [seq.ground_truth[i] for i in seq.scored]
+    return sequence_outputs(seq.name) + truth + [LAYOUT.metrics_csv(seq)]
+
+
+def strip_metrics(wildcards):
+    return LAYOUT.metrics_csv(SEQUENCES[wildcards.seq])
 
 
 def benchmark_files(wildcards):
     """The benchmark file of every other job of this run, so runtimes come last and are
-    complete; rules with a {seq} wildcard have one file per sequence."""
+    complete; rules with a {seq} wildcard have one file per sequence, with {backend} one per
+    compare backend."""
     files = []
     for other in workflow.rules:
         if other.name == "plot_runtimes" or not other.benchmark:
@@ -97,9 +115,15 @@ def benchmark_files(wildcards):
         if other.name in FINETUNE_RULES and not FINETUNE_CURRENT:
             continue
         names = other.benchmark.get_wildcard_names()
-        if not names:
-            files.append(str(other.benchmark))
-        elif names == {"seq"}:
-            sequences = SCORED if other.name == "strips_sequence" else SEQUENCES
-            files += [apply_wildcards(str(other.benchmark), {"seq": name}) for name in sequences]
+        if not names <= {"seq", "backend"}:
+            continue
+        sequences = SCORED if other.name == "strips_sequence" else list(SEQUENCES)
+        values = [
+            {"seq": seq, "backend": backend}
+            for seq in (sequences if "seq" in names else [None])
+            for backend in (COMPARE_SETTINGS if "backend" in names else [None])
+        ]
+        for value in values:
+            known = {k: v for k, v in value.items() if k in names}
+            files.append(apply_wildcards(str(other.benchmark), known))
     return sorted(files)

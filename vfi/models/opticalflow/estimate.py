@@ -34,18 +34,28 @@ _DIS_PRESETS = {
 class FlowMethod:
     """How flow is computed.
 
-    algorithm: "dis" (OpenCV DIS at `preset`) or "farneback" (OpenCV's polynomial expansion).
+    algorithm: "dis" (OpenCV DIS at `preset`), "farneback" (OpenCV's polynomial expansion),
+        "tvl1" (scikit-image's TV-L1; slow) or "deepflow" (needs OpenCV's contrib modules).
     smoothing: Gaussian sigma in pixels (at the working size) applied to both frames before the
         flow; suppresses camera noise, which has no motion of its own.
     max_side: flow and occlusion reasoning run on frames downscaled so that their longer side is
         at most this many pixels; the motion is upsampled and the full-size frames are warped.
         Flow is smooth, so this saves most of the time at little cost in quality.
+    blend: how the two warped neighbours are weighted where both show the content: "visibility"
+        (equally, whatever t: their noise averages best) or "time" ((1 - t, t)). Where only one
+        shows it, that one counts in both modes.
+    flicker: brightness differences between the neighbours (exposure flicker, bleaching): "none",
+        "gain" or "affine" (gain and offset), fitted over the content both show; each warped
+        neighbour is then brought to the brightness expected at t, so equal weights still follow
+        the brightness in time.
     """
 
-    algorithm: Literal["dis", "farneback"] = "dis"
+    algorithm: Literal["dis", "farneback", "tvl1", "deepflow"] = "dis"
     preset: Literal["ultrafast", "fast", "medium"] = "medium"
     smoothing: float = 1.0
     max_side: int = 1024
+    blend: Literal["visibility", "time"] = "visibility"
+    flicker: Literal["none", "gain", "affine"] = "affine"
 
 
 DEFAULT_METHOD = FlowMethod()
@@ -80,4 +90,15 @@ def _flow(a: np.ndarray, b: np.ndarray, method: FlowMethod) -> np.ndarray:
             a, b, None, pyr_scale=0.5, levels=6, winsize=15, iterations=3, poly_n=5,
             poly_sigma=1.1, flags=cv2.OPTFLOW_FARNEBACK_GAUSSIAN,
         )  # fmt: skip
-    raise ValueError(f"unknown flow algorithm {method.algorithm!r}; use dis or farneback")
+    if method.algorithm == "tvl1":
+        from skimage.registration import optical_flow_tvl1
+
+        rows, cols = optical_flow_tvl1(a.astype(np.float32) / 255, b.astype(np.float32) / 255)
+        return np.stack([cols, rows], axis=2).astype(np.float32)
+    if method.algorithm == "deepflow":
+        if not hasattr(cv2, "optflow"):
+            raise ValueError("flow algorithm deepflow needs OpenCV's contrib modules")
+        return cv2.optflow.createOptFlow_DeepFlow().calc(a, b, None)
+    raise ValueError(
+        f"unknown flow algorithm {method.algorithm!r}; use dis, farneback, tvl1 or deepflow"
+    )

@@ -1,0 +1,77 @@
+"""benchmarks/quality.py builds the test sets the workflow would see and compares fairly."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vfi.data.demo import render_sequence
+from vfi.data.sequences import discover
+from vfi.io.frames import write_frame
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "quality.py"
+
+
+@pytest.fixture(scope="module")
+def quality():
+    spec = importlib.util.spec_from_file_location("quality_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_movie(folder: Path, frames: int) -> None:
+    for i, frame in enumerate(render_sequence(frames, 24, 32, False, 8, seed=frames), start=1):
+        write_frame(folder / f"t{i:04d}.png", frame)
+
+
+def test_sets_are_odd_even_triplets_and_19_frame_windows(quality, tmp_path):
+    write_movie(tmp_path / "movies" / "lab" / "long", 40)  # windows 1-19, 19-37
+    write_movie(tmp_path / "movies" / "lab" / "short", 6)  # no window; last even frame unused
+    sources = quality.source_sequences(tmp_path / "movies")
+    quality.build_sets(sources, tmp_path / "sets", scale=1.0, limit=0)
+    triplets = {s.name: s for s in discover(tmp_path / "sets" / "triplets").sequences}
+    assert sorted(triplets["lab__long"].scored) == list(range(2, 40, 2))
+    assert sorted(triplets["lab__short"].scored) == [2, 4]
+    windows = {s.name: s for s in discover(tmp_path / "sets" / "hierarchy").sequences}
+    assert sorted(windows) == ["lab__long__w001", "lab__long__w019"]
+    assert sorted(windows["lab__long__w019"].scored) == list(range(2, 19))
+
+
+def test_scaled_sets_keep_the_bit_depth(quality, tmp_path):
+    write_movie(tmp_path / "movies" / "lab" / "seq", 5)
+    quality.build_sets(quality.source_sequences(tmp_path / "movies"), tmp_path / "sets", 0.5, 0)
+    (seq,) = discover(tmp_path / "sets" / "triplets").sequences
+    assert (seq.info.height, seq.info.width, seq.info.bit_depth) == (12, 16, 8)
+
+
+def rows(values: dict[str, list[float]]) -> list[dict]:
+    return [
+        {"sequence": name, "frame": i, "psnr": v}
+        for name, vs in values.items()
+        for i, v in enumerate(vs)
+    ]
+
+
+def test_paired_difference_interval_excludes_zero_for_a_gain_in_every_sequence(quality):
+    rng = np.random.default_rng(0)
+    reference = {f"s{k}": list(rng.normal(30, 2, 10)) for k in range(8)}
+    better = {name: [v + 0.5 + rng.normal(0, 0.1) for v in vs] for name, vs in reference.items()}
+    mean, low, high = quality.paired_difference(rows(better), rows(reference), "psnr")
+    assert mean == pytest.approx(0.5, abs=0.05) and low > 0
+
+
+def test_paired_difference_interval_includes_zero_when_sequences_disagree(quality):
+    reference = {f"s{k}": [30.0] * 10 for k in range(8)}
+    mixed = {name: [30.0 + (1 if k % 2 else -1)] * 10 for k, name in enumerate(reference)}
+    mean, low, high = quality.paired_difference(rows(mixed), rows(reference), "psnr")
+    assert mean == pytest.approx(0.0) and low < 0 < high
+
+
+def test_windows_of_one_movie_are_resampled_together(quality):
+    assert quality.sequence_group("lab__long__w019") == quality.sequence_group("lab__long__w001")
