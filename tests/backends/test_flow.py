@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tifffile
@@ -17,6 +19,7 @@ from vfi.evaluation.metrics import psnr, ssim
 from vfi.io.frames import read_frame, write_frame
 from vfi.io.intensity import Normalisation
 from vfi.io.tensors import from_model_tensor, to_model_tensor
+from vfi.models.opticalflow.estimate import FlowMethod
 from vfi.models.opticalflow.synthesis import fit_brightness
 from vfi.pipeline.interpolate import run_level
 from vfi.settings import Settings
@@ -250,3 +253,11 @@ def test_pipeline_writes_debug_maps_beside_the_frames_when_asked(tmp_path):
     occlusion = read_frame(files["occlusion"])
     assert motion.dtype == np.float32 and motion.shape == (seq.info.height, seq.info.width)
     assert occlusion.dtype == np.uint8 and occlusion.shape == (*motion.shape, 3)
+
+
+def test_flow_settings_defaults_are_the_flow_methods():
+    """The config's flow: section and the library's FlowMethod name the same defaults."""
+    method = {f.name: getattr(FlowMethod(), f.name) for f in dataclasses.fields(FlowMethod)}
+    settings = dataclasses.asdict(Settings().flow)
+    assert settings.pop("debug") is False
+    assert settings == method

@@ -61,9 +61,15 @@ class FlowMethod:
 DEFAULT_METHOD = FlowMethod()
 
 
+def sample_step(pixels: int) -> int:
+    """Stride along both axes that leaves about 250,000 of `pixels`: robust statistics
+    (percentiles, medians) of a subsample suffice and cost a fraction on large frames."""
+    return max(1, int(np.sqrt(pixels / 250_000)))
+
+
 def normalise_for_flow(grey: np.ndarray) -> np.ndarray:
     """H x W float image (any unit) -> uint8 image stretched over its own robust range."""
-    step = max(1, int(np.sqrt(grey.size / 250_000)))  # percentiles of a subsample suffice
+    step = sample_step(grey.size)
     lo, hi = np.percentile(grey[::step, ::step], [LOW_PERCENTILE, HIGH_PERCENTILE])
     span = max(float(hi - lo), 1e-12)
     stretched = (grey.astype(np.float32) - np.float32(lo)) * np.float32(255.0 / span)

@@ -30,6 +30,7 @@ from vfi.models.opticalflow.estimate import (
     FlowMethod,
     bidirectional_flow,
     normalise_for_flow,
+    sample_step,
 )
 from vfi.models.opticalflow.warp import backward_warp, fill_holes, forward_splat
 
@@ -112,7 +113,7 @@ def fit_brightness(
     gain, offset = np.ones(channels, np.float32), np.zeros(channels, np.float32)
     if covisible.sum() < 64:
         return gain, offset
-    step = max(1, int(np.sqrt(covisible.size / 250_000)))  # a subsample suffices
+    step = sample_step(covisible.size)
     covisible = covisible[::step, ::step]
     for c in range(channels):
         a = warped0[::step, ::step, c][covisible]
