@@ -48,6 +48,7 @@ from vfi.backends import create_backend, resolve_timing
 from vfi.backends.base import Backend
 from vfi.data.plan import Timing
 from vfi.data.sequences import discover
+from vfi.evaluation.comparison import bootstrap_ci
 from vfi.evaluation.metrics import score
 from vfi.evaluation.scoring import sequence_data_range
 from vfi.io.frames import read_frame, write_frame
@@ -215,21 +216,18 @@ def paired_difference(
     """Mean of (candidate - reference) over shared finite frames, with a 95% interval from a
     bootstrap over source sequences."""
     ref = {(r["sequence"], r["frame"]): r[metric] for r in reference}
-    by_group: dict[str, list[float]] = {}
+    differences, groups = [], []
     for r in rows:
         other = ref.get((r["sequence"], r["frame"]))
         if other is not None and math.isfinite(r[metric]) and math.isfinite(other):
-            by_group.setdefault(sequence_group(r["sequence"]), []).append(r[metric] - other)
-    if not by_group:
+            differences.append(r[metric] - other)
+            groups.append(sequence_group(r["sequence"]))
+    if not differences:
         return math.nan, math.nan, math.nan
-    sums = np.array([sum(v) for v in by_group.values()])
-    counts = np.array([len(v) for v in by_group.values()])
-    mean = float(sums.sum() / counts.sum())
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(sums), size=(BOOTSTRAP_SAMPLES, len(sums)))
-    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return mean, float(low), float(high)
+    low, high = bootstrap_ci(
+        np.array(differences), 0.95, BOOTSTRAP_SAMPLES, seed, groups=np.array(groups)
+    )
+    return float(np.mean(differences)), low, high
 
 
 def _mean(rows: list[dict], key: str) -> float:

@@ -7,7 +7,12 @@ start to the first frame's work: imports, device, weights) and the time spent ma
 (from the job's log). For `--backend ldmvfi` the weights are the full published architecture with
 random values, converted to the compact file the workflow uses. Not a test: prints numbers.
 
+`--sequences N` copies the demo sequences until there are N (how job start-up scales with the
+number of model jobs: `--batch-size 8` against `--batch-size auto`).
+
     .venv/bin/python benchmarks/workflow_fps.py --backend ldmvfi --size 256x256 --steps 2
+    .venv/bin/python benchmarks/workflow_fps.py --backend flow --size 48x32 --sequences 186 \
+        --batch-size auto --quiet-jobs
     .venv/bin/python benchmarks/workflow_fps.py --backend ldmvfi --device cuda --steps 200 \
         --size 2048x1504 --precision bf16
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,7 +51,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2, help="DDIM steps (ldmvfi)")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch-size", type=int, default=None, help="sequences per job")
+    parser.add_argument("--batch-size", default=None, help="sequences per job, or auto")
+    parser.add_argument("--sequences", type=int, default=5, help="demo sequences (copies)")
+    parser.add_argument("--quiet-jobs", action="store_true", help="no line per model job")
+    parser.add_argument(
+        "--model-jobs-only",
+        action="store_true",
+        help="skip scoring, previews and tables (the wall time is then the model jobs')",
+    )
     parser.add_argument("--max-batch", type=int, default=None, help="pairs per model call")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="keep everything here (default: temporary)")
@@ -55,6 +68,7 @@ def main() -> None:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         write_demo(workdir / "data", height=height, width=width)
+        copy_sequences(workdir / "data", args.sequences)
         config = {
             "data_dir": "data",
             "backend": args.backend,
@@ -62,7 +76,7 @@ def main() -> None:
             "metrics": {"lpips": "disabled"},
         }
         if args.batch_size:
-            config["batch_size"] = args.batch_size
+            config["batch_size"] = "auto" if args.batch_size == "auto" else int(args.batch_size)
         if args.backend == "ldmvfi":
             config["ldmvfi"] = {
                 "checkpoint": str(_compact_weights(workdir)),
@@ -86,12 +100,24 @@ def main() -> None:
             "gpu=1",
             "--quiet",
         ]
+        if args.model_jobs_only:
+            command += ["--omit-from", "finish_sequence", "preview_sequence", "strips_sequence"]
         started = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True)
         wall = time.perf_counter() - started
         if result.returncode:
             sys.exit(f"snakemake failed:\n{result.stderr[-3000:]}")
-        report(workdir, wall)
+        report(workdir, wall, args.quiet_jobs)
+
+
+def copy_sequences(data: Path, count: int) -> None:
+    """Copies of the demo sequences (input and ground truth) until there are `count`."""
+    originals = sorted(p.name for p in (data / "input").iterdir())
+    for number in range(len(originals), count):
+        name = originals[number % len(originals)]
+        for part in ("input", "gt"):
+            if (data / part / name).is_dir():
+                shutil.copytree(data / part / name, data / part / f"{name}_copy{number:03d}")
 
 
 def _compact_weights(workdir: Path) -> Path:
@@ -99,7 +125,7 @@ def _compact_weights(workdir: Path) -> Path:
     return compact if compact.exists() else random_compact_weights(compact)
 
 
-def report(workdir: Path, wall: float) -> None:
+def report(workdir: Path, wall: float, quiet_jobs: bool = False) -> None:
     """Print the run's throughput and the start-up/compute split of each model job."""
     rows = []
     for log in sorted((workdir / "results" / "logs").rglob("interpolate*.log")):
@@ -111,16 +137,17 @@ def report(workdir: Path, wall: float) -> None:
         total = float(pd.read_csv(bench, sep="\t")["s"].iloc[0]) if bench else float("nan")
         rows.append((log.stem, frames, total, total - compute, compute))
     generated = sum(r[1] for r in rows)
-    print(f"{'job':<34} {'frames':>6} {'total s':>8} {'start-up s':>10} {'frames s':>9}")
-    for name, frames, total, startup, compute in rows:
-        print(f"{name:<34} {frames:>6} {total:>8.1f} {startup:>10.1f} {compute:>9.1f}")
+    if not quiet_jobs:
+        print(f"{'job':<34} {'frames':>6} {'total s':>8} {'start-up s':>10} {'frames s':>9}")
+        for name, frames, total, startup, compute in rows:
+            print(f"{name:<34} {frames:>6} {total:>8.1f} {startup:>10.1f} {compute:>9.1f}")
     model_total = sum(r[2] for r in rows)
     startup_total = sum(r[3] for r in rows)
     print(f"whole run: {wall:.1f} s wall, {generated} frames made by {len(rows)} model jobs")
     print(f"frames per second (whole run, wall clock): {generated / wall:.3f}")
     print(
         f"model jobs: {model_total:.1f} s in all, of which start-up {startup_total:.1f} s "
-        f"({100 * startup_total / model_total:.0f}%)"
+        f"({100 * startup_total / model_total:.0f}%), {startup_total / len(rows):.1f} s per job"
     )
 
 

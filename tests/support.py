@@ -36,6 +36,17 @@ def load_ifrnet_fixture(name: str):
     return torch.load(IFRNET_FIXTURES / name, map_location="cpu", weights_only=True)
 
 
+# Copies of the golden outputs of the official PerVFI code (see tests/fixtures/README.md).
+PERVFI_FIXTURES = ROOT / "tests" / "fixtures" / "pervfi"
+PERVFI_V00_WEIGHTS = PERVFI_FIXTURES / "pervfi_v00_random_state_dict.pt"
+PERVFI_VB_GENERATOR_WEIGHTS = PERVFI_FIXTURES / "pervfi_vb_generator_random_state_dict.pt"
+
+
+def load_pervfi_fixture(name: str):
+    """A golden file (`case_a.pt`, `softsplat_cases.pt`, ...) or a fixture state dict."""
+    return torch.load(PERVFI_FIXTURES / name, map_location="cpu", weights_only=True)
+
+
 def unit_values(n: int, seed: int) -> torch.Tensor:
     """n float64 numbers in [-1, 1], RNG-free (integer hashing).
 
@@ -82,6 +93,64 @@ def write_ifrnet_checkpoint(path: Path, variant: str = "IFRNet_S", time_input: b
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(weights, path)
     return path
+
+
+def pervfi_state_dict(variant: str = "v00") -> dict[str, torch.Tensor]:
+    """The fixture weights of a PerVFI variant (float16, as stored): vb is v00's front end with
+    the vb decoder instead of `condFLownet.*`, as the official vb.pth."""
+    weights = load_pervfi_fixture(PERVFI_V00_WEIGHTS.name)
+    if variant == "v00":
+        return weights
+    front = {k: v for k, v in weights.items() if not k.startswith("condFLownet.")}
+    return front | load_pervfi_fixture(PERVFI_VB_GENERATOR_WEIGHTS.name)
+
+
+def write_pervfi_checkpoint(path: Path, variant: str = "v00", prefix: str = "") -> Path:
+    """An official-format PerVFI file (a flat state dict) of the fixture weights."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({prefix + k: v for k, v in pervfi_state_dict(variant).items()}, path)
+    return path
+
+
+def write_raft_weights(path: Path, seed: int = 0) -> Path:
+    """torchvision `raft_large` weights, seeded random (the published ones cannot be fetched)."""
+    from torchvision.models.optical_flow import raft_large
+
+    torch.manual_seed(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(raft_large(weights=None).state_dict(), path)
+    return path
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """Jobs per rule in the "Job stats" table of a snakemake dry run ({} when nothing to do)."""
+    import re
+
+    if "Job stats:" not in dry_run_output:
+        return {}
+    table = dry_run_output.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def smooth_pair(height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A smooth colour frame in [-1, 1] (1 x 3 x H x W) and the same shifted by a few pixels."""
+    generator = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(1, 3, height // 8, width // 8, generator=generator)
+    frame = torch.nn.functional.interpolate(coarse, size=(height, width), mode="bicubic")
+    frame = frame.clamp(0, 1) * 2 - 1
+    return frame, torch.roll(frame, shifts=(2, 3), dims=(2, 3))
+
+
+def add_lab_data(data: Path) -> None:
+    """Data as labs have them: a generation sequence without ground truth (12-bit values in
+    16-bit files), one with ground truth, and an RGB evaluation sequence, of odd sizes."""
+    from vfi.io.frames import read_frame
+
+    add_sequence(data, "gen_12bit", [1, 5], height=37, width=53, bit_depth=16)
+    add_sequence(data, "gen-gt", [1, 5], gt=[3], height=40, width=56)
+    add_sequence(data, "eval", [1, 3], generate=False, gt=[2], mode="RGB", height=40, width=56)
+    for frame in (data / "input" / "gen_12bit").iterdir():  # rewrite as 12-bit values
+        write_frame(frame, read_frame(frame) >> 4)
 
 
 def make_frame(

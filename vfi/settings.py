@@ -63,6 +63,25 @@ class IFRNetSettings:
 
 
 @dataclass(frozen=True)
+class PerVFISettings:
+    """checkpoint: PerVFI/v00.pth (normalizing-flow decoder: draws noise at `heat`, seeded per
+    frame) or PerVFI/vb.pth (CNN decoder, no noise); the variant is read from the file.
+    flow_weights: RAFT weights for the flows it needs, the original raft-sintel.pth (as PerVFI's
+    release has it) or torchvision's raft_large port of it; raft_iterations: RAFT's refinement
+    steps (PerVFI uses 12). precision: auto is fp16 on a GPU (see `vfi.backends.pervfi`). tile:
+    tiles of at most this many pixels a side, overlapping by tile_overlap (0: whole frames)."""
+
+    checkpoint: str = "resources/checkpoints/PerVFI/v00.pth"
+    flow_weights: str = "resources/checkpoints/RAFT/raft-sintel.pth"
+    heat: float = 0.3
+    raft_iterations: int = 12
+    max_batch: int = 4
+    precision: str = "auto"
+    tile: int = 0
+    tile_overlap: int = 128
+
+
+@dataclass(frozen=True)
 class FinetuneSettings:
     """Fine-tuning (`snakemake finetune`): see `vfi.pipeline.finetune`.
 
@@ -97,25 +116,38 @@ class MetricsSettings:
     lpips_net: alex (the LPIPS authors' default) or vgg. lpips_weights: the backbone file, or
     None for the torch hub cache (see `vfi.evaluation.lpips_scorer`). data_range: the value of
     a full-scale pixel for PSNR, SSIM and LPIPS: auto (the sequence's bit depth, see
-    `vfi.io.intensity`), dtype (255 or 65535) or a number.
+    `vfi.io.intensity`), dtype (255 or 65535) or a number. device: where LPIPS (and SSIM with
+    it) runs: auto (a GPU when there is one), cuda or cpu; finish jobs that score on a GPU
+    claim it (`vfi.pipeline.devices`). batch_size: frames scored per call (LPIPS and GPU SSIM);
+    scores do not depend on it beyond float rounding.
     """
 
     lpips: str = "optional"
     lpips_net: str = "alex"
     lpips_weights: str | None = None
     data_range: str | float = "auto"
+    device: str = "auto"
+    batch_size: int = 4
 
 
 @dataclass(frozen=True)
 class ModelJobSettings:
     """Resources of model jobs. Their rules are made per job, so a profile's set-resources
-    cannot name them; these keys can (in the config, or a --configfile a profile names)."""
+    cannot name them; these keys can (in the config, or a --configfile a profile names).
+
+    max_frames, max_megapixels, parallel: how `batch_size: auto` cuts a level into jobs
+    (`vfi.pipeline.batching`): at most that many frames (or megapixels of frames) per job (None:
+    no limit), and at least `parallel` jobs per level (auto: one per visible GPU).
+    """
 
     threads: int = 2
     mem_mb: int = 8000
     runtime: int = 120
     gpus: int = 1
     slurm_partition: str | None = None
+    max_frames: int | None = None
+    max_megapixels: float | None = None
+    parallel: int | str = "auto"
 
 
 @dataclass(frozen=True)
@@ -131,7 +163,8 @@ class Settings:
     compare: list[str] = field(default_factory=list)
     timing: str = "auto"
     intensity: str = "auto"
-    batch_size: int = 8
+    # Sequences per model job, or auto (vfi.pipeline.batching).
+    batch_size: int | str = "auto"
     seed: int = 0
     device: str = "auto"
     evaluate_subdir: str = "interpolated_frames"
@@ -140,6 +173,7 @@ class Settings:
     flow: FlowSettings = field(default_factory=FlowSettings)
     ldmvfi: LDMVFISettings = field(default_factory=LDMVFISettings)
     ifrnet: IFRNetSettings = field(default_factory=IFRNetSettings)
+    pervfi: PerVFISettings = field(default_factory=PerVFISettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
 

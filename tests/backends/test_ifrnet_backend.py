@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from support import TINY_CKPT, add_sequence, tree_bytes, write_ifrnet_checkpoint
+from support import TINY_CKPT, add_sequence, smooth_pair, tree_bytes, write_ifrnet_checkpoint
 
 from vfi.backends import create_backend, resolve_timing
 from vfi.data.layout import OutputLayout
@@ -38,15 +38,6 @@ def settings(checkpoint: Path, run: dict | None = None, **options) -> Settings:
     """Settings of an ifrnet run: `options` of its section, `run` of the run itself."""
     section = IFRNetSettings(checkpoint=str(checkpoint), **options)
     return Settings(backend="ifrnet", device="cpu", ifrnet=section, **(run or {}))
-
-
-def smooth_pair(height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A smooth colour frame in [-1, 1] and the same shifted by a few pixels."""
-    generator = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(1, 3, height // 8, width // 8, generator=generator)
-    frame = torch.nn.functional.interpolate(coarse, size=(height, width), mode="bicubic")
-    frame = frame.clamp(0, 1) * 2 - 1
-    return frame, torch.roll(frame, shifts=(2, 3), dims=(2, 3))
 
 
 def test_backend_gives_the_models_frame_mapped_to_the_pipelines_range(gopro_like):

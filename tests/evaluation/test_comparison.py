@@ -55,6 +55,37 @@ def test_bootstrap_of_fewer_than_two_values_has_no_interval():
     assert all(math.isnan(v) for v in bootstrap_ci(np.array([1.0])))
 
 
+def test_grouped_bootstrap_is_wider_when_frames_of_a_sequence_move_together():
+    """Six sequences of 20 frames whose frames share their sequence's offset: resampling
+    frames treats 120 values as independent, resampling sequences sees six."""
+    rng = np.random.default_rng(3)
+    offsets = np.repeat(rng.normal(0, 1, 6), 20)
+    values = offsets + rng.normal(0, 0.1, 120)
+    groups = np.repeat(np.arange(6), 20)
+    frames_low, frames_high = bootstrap_ci(values, resamples=2000)
+    low, high = bootstrap_ci(values, resamples=2000, groups=groups)
+    assert high - low > 2 * (frames_high - frames_low)
+
+
+def test_grouped_bootstrap_of_equal_groups_is_centred_on_the_mean():
+    values = np.array([1.0, 3.0, 5.0, 7.0, 2.0, 4.0])
+    low, high = bootstrap_ci(values, resamples=2000, groups=np.array([0, 0, 1, 1, 2, 2]))
+    assert low < values.mean() < high
+
+
+def test_paired_differences_resample_sequences_when_there_are_several():
+    main = pd.concat(
+        [scores("flow", [30.0, 31.0, 29.0]).assign(sequence=name) for name in ("a", "b", "c")]
+    )
+    other = main.assign(backend="blend", psnr=main["psnr"] - 1.0)
+    paired = paired_differences({"flow": main, "blend": other}, "flow", resamples=500)
+    assert paired.iloc[0]["unit"] == "sequences"
+    single = paired_differences(
+        {"flow": scores("flow", [30.0, 31.0]), "blend": scores("blend", [29.0, 30.0])}, "flow"
+    )
+    assert single.iloc[0]["unit"] == "frames"
+
+
 def test_paired_differences_pair_frames_and_name_the_better_backend():
     main = scores("flow", [30.0, 31.0, 29.0, 30.5, 30.0, 31.5])
     other = scores("blend", [28.0, 29.5, 27.0, 28.0, 28.5, 29.0])

@@ -7,7 +7,14 @@ import re
 
 import pytest
 import yaml
-from support import TINY_CKPT, TINY_CONFIG, add_sequence, run_snakemake, write_ifrnet_checkpoint
+from support import (
+    TINY_CKPT,
+    TINY_CONFIG,
+    add_sequence,
+    run_snakemake,
+    write_ifrnet_checkpoint,
+    write_pervfi_checkpoint,
+)
 
 pytestmark = pytest.mark.workflow
 
@@ -24,7 +31,7 @@ def shell_backends(dry_run_output: str) -> set[str]:
     return set(re.findall(r'"backend": "(\w+)"', dry_run_output))
 
 
-@pytest.mark.parametrize("backend", ["flow", "ldmvfi", "ifrnet", "flow+blend"])
+@pytest.mark.parametrize("backend", ["flow", "ldmvfi", "ifrnet", "pervfi", "flow+blend"])
 def test_lint_finds_nothing(tmp_path, data, backend):
     backend, *compare = backend.split("+")  # flow+blend: blend compared with flow
     config = {"data_dir": str(data), "backend": backend, "compare": compare}
@@ -33,6 +40,9 @@ def test_lint_finds_nothing(tmp_path, data, backend):
     if backend == "ifrnet":  # its weights are an input of the model jobs
         weights = write_ifrnet_checkpoint(tmp_path / "IFRNet_S.pth")
         config["ifrnet"] = {"checkpoint": str(weights)}
+    if backend == "pervfi":  # two weight files, both inputs of the model jobs
+        checkpoint = write_pervfi_checkpoint(tmp_path / "v00.pth", variant="vb")
+        config["pervfi"] = {"checkpoint": str(checkpoint), "flow_weights": str(checkpoint)}
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
     result = run_snakemake(tmp_path, "--lint", "--configfile", str(tmp_path / "run.yaml"))
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr

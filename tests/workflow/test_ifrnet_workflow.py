@@ -8,23 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from support import add_sequence, run_snakemake, tree_bytes, write_ifrnet_checkpoint
+from support import add_lab_data, add_sequence, run_snakemake, tree_bytes, write_ifrnet_checkpoint
 
-from vfi.io.frames import read_frame, write_frame
+from vfi.io.frames import read_frame
 
 pytestmark = pytest.mark.workflow
 
 OUT = Path("eval_results/CustomData")
-
-
-def lab_data(data: Path) -> None:
-    """A generation sequence without ground truth (12-bit values in 16-bit files), one with
-    ground truth, and an RGB evaluation sequence, of odd sizes."""
-    add_sequence(data, "gen_12bit", [1, 5], height=37, width=53, bit_depth=16)
-    add_sequence(data, "gen-gt", [1, 5], gt=[3], height=40, width=56)
-    add_sequence(data, "eval", [1, 3], generate=False, gt=[2], mode="RGB", height=40, width=56)
-    for frame in (data / "input" / "gen_12bit").iterdir():  # rewrite as 12-bit values
-        write_frame(frame, read_frame(frame) >> 4)
 
 
 def config_file(folder: Path, checkpoint: Path, data: Path) -> Path:
@@ -36,7 +26,7 @@ def config_file(folder: Path, checkpoint: Path, data: Path) -> Path:
 
 def test_ifrnet_backend_runs_end_to_end_at_exact_times_and_reruns_nothing(tmp_path):
     data = tmp_path / "data"
-    lab_data(data)
+    add_lab_data(data)
     weights = write_ifrnet_checkpoint(tmp_path / "weights" / "IFRNet_S_GoPro.pth")
     config = config_file(tmp_path, weights, data)
     run_snakemake(tmp_path, "--configfile", str(config), "--", "results/metrics.csv")

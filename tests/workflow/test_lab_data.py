@@ -4,13 +4,12 @@ in 16-bit files, the lab's own file names, sequences added and removed, the conf
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-from support import TINY_CKPT, TINY_CONFIG, add_sequence, run_snakemake
+from support import TINY_CKPT, TINY_CONFIG, add_sequence, job_counts, run_snakemake
 
 from vfi.io.frames import write_frame
 from vfi.pipeline.jobs import job_name
@@ -18,13 +17,6 @@ from vfi.pipeline.jobs import job_name
 pytestmark = pytest.mark.workflow
 
 OUT = Path("eval_results/CustomData")
-
-
-def job_counts(dry_run_output: str) -> dict[str, int]:
-    if "Job stats:" not in dry_run_output:
-        return {}
-    table = dry_run_output.split("Job stats:")[1].split("total")[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
 def model_jobs(counts: dict[str, int]) -> int:

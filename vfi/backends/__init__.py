@@ -39,6 +39,7 @@ REGISTRY: dict[str, BackendSpec] = {
         uses_gpu=True,
         any_time_check="vfi.backends.ifrnet:accepts_any_time",
     ),
+    "pervfi": BackendSpec("vfi.backends.pervfi:PerVFIBackend", True, uses_gpu=True),
 }
 
 

@@ -12,6 +12,7 @@ share it.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,15 @@ class Backend(ABC):
     def describe(self) -> dict[str, object]:
         """Parameters worth recording in a sequence's provenance."""
         return {"name": self.name}
+
+
+def make_cuda_deterministic() -> None:
+    """Deterministic CUDA kernels for this process, so a frame's bytes are the same on every run
+    (cuBLAS workspace, cuDNN without autotuning, and atomics-free scatter-adds)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def chunks(pairs: Sequence[Pair], size: int) -> Iterator[Sequence[Pair]]:

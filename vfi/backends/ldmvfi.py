@@ -7,14 +7,13 @@ features) is reused by every pair that has it as a neighbour, then dropped after
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import torch
 
-from vfi.backends.base import Backend, FrameLoader, Pair, chunks
+from vfi.backends.base import Backend, FrameLoader, Pair, chunks, make_cuda_deterministic
 from vfi.models.ldmvfi import LDMVFI
 from vfi.models.ldmvfi.model import EncodedFrames
 from vfi.models.ldmvfi.sampler import check_step_count, sampler_steps
@@ -77,10 +76,7 @@ class LDMVFIBackend(Backend):
         self.batched = device.type != "cpu"
         self.max_batch = max_batch if self.batched else 1
         if device.type == "cuda":
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-            torch.backends.cudnn.benchmark = False
-            torch.backends.cudnn.deterministic = True
-            torch.use_deterministic_algorithms(True, warn_only=True)
+            make_cuda_deterministic()
         self.precision = resolve_precision(precision, device)
         log.info(
             "loading LDMVFI weights from %s onto %s (precision %s)",

@@ -12,11 +12,13 @@ sets: `evaluation` (predicted even frames of odd/even sequences: triplets) and `
                            the mean of (compare - main) over the frames both scored with a
                            finite value, and its percentile bootstrap confidence interval
 
-The bootstrap resamples frames with replacement (`resamples` times) from one seeded generator,
-so reruns give the same bytes. Frames of one sequence are not independent (neighbouring frames
-share parents), so the interval is a guide to whether a difference is larger than the spread of
-the frames, not an exact test. `verdict` names the better backend when the interval excludes 0,
-else says the difference is not clear. Values that are not finite (PSNR of an exact copy, a
+The bootstrap resamples whole sequences with replacement (`resamples` times, one seeded
+generator, so reruns give the same bytes): frames of one sequence are not independent (they
+share parents, content and noise), and resampling frames gives intervals that are too narrow.
+With a single sequence there is nothing to resample but its frames, and the interval says only
+whether the difference is larger than the spread of those frames. `unit` says which was
+resampled. `verdict` names the better backend when the interval excludes 0, else says the
+difference is not clear. Values that are not finite (PSNR of an exact copy, a
 metric not computed) are left out and counted in `excluded`.
 """
 
@@ -45,6 +47,7 @@ PAIRED_COLUMNS = (
     "ci_high",
     "confidence",
     "resamples",
+    "unit",
     "verdict",
 )
 CONFIDENCE = 0.95
@@ -68,10 +71,21 @@ def bootstrap_ci(
     confidence: float = CONFIDENCE,
     resamples: int = RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
+    groups: np.ndarray | None = None,
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of `values` (NaN, NaN below 2 values)."""
+    """Percentile bootstrap interval of the mean of `values` (NaN, NaN below 2 units).
+
+    groups: a label per value (e.g. its sequence); whole groups are then resampled and each
+    resample's mean is over all the values of the groups drawn. None: values are resampled.
+    """
     values = np.asarray(values, dtype=np.float64)
-    n = len(values)
+    if groups is None:
+        sums, counts = values, np.ones_like(values)
+    else:
+        _, index = np.unique(np.asarray(groups), return_inverse=True)
+        sums = np.bincount(index, weights=values)
+        counts = np.bincount(index).astype(np.float64)
+    n = len(sums)
     if n < 2:
         return math.nan, math.nan
     rng = np.random.default_rng(seed)
@@ -79,7 +93,8 @@ def bootstrap_ci(
     rows = max(1, _CHUNK_VALUES // n)
     for start in range(0, resamples, rows):
         count = min(rows, resamples - start)
-        means[start : start + count] = values[rng.integers(0, n, (count, n))].mean(axis=1)
+        picks = rng.integers(0, n, (count, n))
+        means[start : start + count] = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(means, [tail, 1.0 - tail])
     return float(low), float(high)
@@ -123,8 +138,12 @@ def paired_differences(
             for set_name in sorted(pairs["set"].dropna().unique()):
                 in_set = pairs[pairs["set"] == set_name]
                 difference = (in_set["other"] - in_set["main"]).to_numpy()
-                finite = difference[np.isfinite(difference)]
-                low, high = bootstrap_ci(finite, confidence, resamples, seed)
+                keep = np.isfinite(difference)
+                finite = difference[keep]
+                sequences = in_set["sequence"].to_numpy()[keep]
+                unit = "sequences" if len(set(sequences)) > 1 else "frames"
+                groups = sequences if unit == "sequences" else None
+                low, high = bootstrap_ci(finite, confidence, resamples, seed, groups)
                 rows.append(
                     {
                         "backend": backend,
@@ -138,6 +157,7 @@ def paired_differences(
                         "ci_high": high,
                         "confidence": confidence,
                         "resamples": resamples,
+                        "unit": unit,
                         "verdict": verdict(low, high, metric, backend, main),
                     }
                 )

@@ -205,16 +205,31 @@ class LPIPSScorer:
         Values are scaled by `data_range` (default: the file type's full scale) to [-1, 1], the
         range LPIPS was trained on; predictions beyond the range are clipped to it.
         """
+        return self.distances([prediction], [truth], data_range)[0]
+
+    def distances(
+        self,
+        predictions: list[np.ndarray],
+        truths: list[np.ndarray],
+        data_range: float | None = None,
+    ) -> list[float]:
+        """LPIPS of equal-shape frame pairs, run as one batch (one model call: what makes a GPU
+        worth it). Each value is the one `__call__` gives for its pair, up to float rounding:
+        nothing in LPIPS mixes the samples of a batch."""
         import torch
 
-        check_pair(prediction, truth)
-        peak = float(data_range or np.iinfo(truth.dtype).max)
-        a = _lpips_input(prediction, peak).to(self.device)
-        b = _lpips_input(truth, peak).to(self.device)
+        if not predictions or len(predictions) != len(truths):
+            raise ValueError(f"{len(predictions)} predictions for {len(truths)} ground truths")
+        for prediction, truth in zip(predictions, truths, strict=True):
+            check_pair(prediction, truth)
+            check_pair(truth, truths[0])
+        peak = float(data_range or np.iinfo(truths[0].dtype).max)
+        a = torch.cat([_lpips_input(p, peak) for p in predictions]).to(self.device)
+        b = torch.cat([_lpips_input(t, peak) for t in truths]).to(self.device)
         with torch.inference_mode():
-            value = float(self.model(a, b).item())
+            values = self.model(a, b).flatten().cpu().tolist()
         # Distances of unit-normalised features are >= 0 up to rounding.
-        return max(value, 0.0)
+        return [max(float(v), 0.0) for v in values]
 
 
 def _lpips_input(frame: np.ndarray, peak: float) -> torch.Tensor:

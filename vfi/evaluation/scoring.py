@@ -28,7 +28,8 @@ import numpy as np
 from vfi.data.layout import OutputLayout
 from vfi.data.plan import Timing
 from vfi.data.sequences import Sequence
-from vfi.evaluation.metrics import METRIC_NAMES, LPIPSFunction, score
+from vfi.evaluation.batches import score_batch
+from vfi.evaluation.metrics import METRIC_NAMES, LPIPSFunction
 from vfi.io.atomic import write_text_atomic
 from vfi.io.frames import read_frame
 from vfi.io.intensity import BIT_DEPTHS, full_scale, resolve_data_range
@@ -77,42 +78,50 @@ def score_sequence(
     data_range: dict[str, object],
     lpips: LPIPSFunction | None = None,
     lpips_note: str | None = None,
+    batch_size: int = 1,
+    device: object = "cpu",
 ) -> list[dict[str, object]]:
     """Score every target frame that has ground truth; write metrics.txt and metrics.csv.
 
     `data_range` comes from `sequence_data_range`. `lpips` computes LPIPS (None: recorded as
-    NaN, with `lpips_note` saying why in metrics.txt).
+    NaN, with `lpips_note` saying why in metrics.txt). Frames are scored `batch_size` at a time
+    (`vfi.evaluation.batches`), SSIM in torch on `device` when that is a GPU; the numbers do
+    not depend on either beyond float rounding.
     """
     peak = float(data_range["value"])  # type: ignore[arg-type]
+    indices = sorted(seq.scored)
     rows: list[dict[str, object]] = []
-    for index in sorted(seq.scored):
-        frame = seq.planned(index)
-        values = score(
-            read_frame(layout.frame(seq, index)),
-            read_frame(seq.ground_truth[index]),
-            lpips,
-            peak,
-        )
-        rows.append(
-            {
-                "sequence": seq.name,
-                "mode": seq.mode,
-                "frame": index,
-                "level": frame.level,
-                "prev": frame.prev,
-                "next": frame.next,
-                "time": frame.time(timing),
-                "effective_time": frame.effective_time(timing),
-                "backend": backend,
-                "data_range": peak,
-                **values,
-            }
-        )
-        log.info("%s frame %d: %s", seq.name, index, _format_values(values))
+    for start in range(0, len(indices), max(1, batch_size)):
+        batch = indices[start : start + max(1, batch_size)]
+        predictions = [read_frame(layout.frame(seq, index)) for index in batch]
+        truths = [read_frame(seq.ground_truth[index]) for index in batch]
+        scores = score_batch(predictions, truths, peak, lpips, device)
+        for index, values in zip(batch, scores, strict=True):
+            rows.append(_row(seq, index, backend, timing, peak, values))
+            log.info("%s frame %d: %s", seq.name, index, _format_values(values))
     text = format_metrics_txt(seq.name, backend, rows, lpips_note, data_range)
     write_text_atomic(layout.metrics_txt(seq), text)
     write_text_atomic(layout.metrics_csv(seq), rows_to_csv(rows))
     return rows
+
+
+def _row(
+    seq: Sequence, index: int, backend: str, timing: Timing, peak: float, values: dict
+) -> dict[str, object]:
+    frame = seq.planned(index)
+    return {
+        "sequence": seq.name,
+        "mode": seq.mode,
+        "frame": index,
+        "level": frame.level,
+        "prev": frame.prev,
+        "next": frame.next,
+        "time": frame.time(timing),
+        "effective_time": frame.effective_time(timing),
+        "backend": backend,
+        "data_range": peak,
+        **values,
+    }
 
 
 def _format_values(values: dict[str, float]) -> str:

@@ -106,6 +106,8 @@ def backend_problems(settings: Settings) -> list[str]:
         problems += _ldmvfi_problems(settings)
     if settings.backend == "ifrnet":
         problems += _ifrnet_problems(settings)
+    if settings.backend == "pervfi":
+        problems += _pervfi_problems(settings)
     try:
         backend_spec(settings.backend)
         # Where the weights decide the timing, they are asked only if they could be read.
@@ -134,12 +136,31 @@ def _ifrnet_problems(settings: Settings) -> list[str]:
         divisor_for_scale(options.scale_factor)
     except ValueError as err:
         problems.append(f"ifrnet.scale_factor: {err}")
-    if options.tile and options.tile <= options.tile_overlap:
-        problems.append(
-            f"ifrnet.tile ({options.tile}) must be larger than ifrnet.tile_overlap "
-            f"({options.tile_overlap}), or 0 for whole frames"
-        )
-    return problems
+    return problems + _tile_problems("ifrnet", options.tile, options.tile_overlap)
+
+
+def _pervfi_problems(settings: Settings) -> list[str]:
+    from vfi.backends.pervfi import missing_weights_message
+
+    options = settings.pervfi
+    problems = []
+    if missing := missing_weights_message(options.checkpoint, options.flow_weights):
+        problems.append(missing)
+    else:
+        files = {"checkpoint": options.checkpoint, "flow_weights": options.flow_weights}
+        for name, path in files.items():
+            if reason := _not_a_weights_file(Path(path)):
+                problems.append(f"pervfi.{name} {path}: {reason}")
+    return problems + _tile_problems("pervfi", options.tile, options.tile_overlap)
+
+
+def _tile_problems(section: str, tile: int, overlap: int) -> list[str]:
+    if tile and tile <= overlap:
+        return [
+            f"{section}.tile ({tile}) must be larger than {section}.tile_overlap ({overlap}), "
+            "or 0 for whole frames"
+        ]
+    return []
 
 
 def _ldmvfi_problems(settings: Settings) -> list[str]:
@@ -166,7 +187,7 @@ def _ldmvfi_problems(settings: Settings) -> list[str]:
 
 
 def _not_a_weights_file(path: Path) -> str | None:
-    """Why `path` cannot be LDMVFI weights, judged by its first bytes; None if it may be."""
+    """Why `path` cannot be a weights file, judged by its first bytes; None if it may be."""
     with open(path, "rb") as f:
         head = f.read(16)
     if path.suffix == ".safetensors":
@@ -177,10 +198,23 @@ def _not_a_weights_file(path: Path) -> str | None:
     # torch.save writes a zip archive (older PyTorch: a pickle stream)
     if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):
         return (
-            "not a PyTorch checkpoint (neither a zip archive nor a pickle); download "
-            "ldmvfi-vqflow-f32-c256-concat_max.ckpt again"
+            "not a PyTorch checkpoint (neither a zip archive nor a pickle; a failed download "
+            "saves an HTML page under the file's name); download it again"
         )
     return None
+
+
+def metrics_device_problems(settings: Settings, gpu_visible: bool) -> list[str]:
+    """`metrics.device: cuda` on a machine without a GPU (`gpu_visible`: whether the machine
+    the jobs run on has one, `vfi.pipeline.devices.gpu_visible`). Asked only where jobs run
+    locally: on a cluster the node that builds the DAG need not have a GPU, its jobs do."""
+    if settings.metrics.device != "cuda" or gpu_visible:
+        return []
+    return [
+        "metrics.device is cuda but this machine has no visible NVIDIA GPU (the driver lists "
+        "none in /proc/driver/nvidia/gpus, or CUDA_VISIBLE_DEVICES hides them); set "
+        "metrics.device: auto or cpu, or run where there is a GPU"
+    ]
 
 
 def preflight_problems(settings: Settings) -> list[str]:

@@ -183,3 +183,52 @@ def _name(device: torch.device) -> str:
     import torch
 
     return torch.cuda.get_device_name(device)
+
+
+# Scoring (finish jobs, `metrics.device`): LPIPS, and SSIM with it, run on a GPU when one is
+# worth claiming. A finish job's rule must know before it runs whether it takes a GPU
+# (resources: gpu=1), so the workflow asks `gpu_visible` when it builds the DAG: without torch,
+# whose import costs seconds on every snakemake start.
+METRICS_DEVICES = ("auto", "cpu", "cuda")
+NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
+
+
+def gpu_visible(environ: Mapping[str, str] = os.environ, gpus_dir: Path = NVIDIA_GPUS) -> bool:
+    """Whether this process can see an NVIDIA GPU, judged without importing torch: the driver
+    lists one (one folder per GPU) and CUDA_VISIBLE_DEVICES does not hide them all."""
+    visible = environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1", "NoDevFiles"):
+        return False
+    try:
+        return any(gpus_dir.iterdir())
+    except OSError:
+        return False
+
+
+def metrics_device_claims_gpu(setting: str, visible: bool) -> bool:
+    """Whether finish jobs declare a GPU for `metrics.device` (`visible`: `gpu_visible()`).
+
+    `cuda` always does (on a cluster the node that builds the DAG need not have one); `auto`
+    does when this machine has one.
+    """
+    return setting == "cuda" or (setting == "auto" and visible)
+
+
+def scoring_device(setting: str, lock_dir: Path | None = None) -> torch.device:
+    """The device a finish job scores on for `metrics.device`: `cpu`; `cuda`, a claimed GPU or
+    an error; `auto`, a claimed GPU if torch sees one, else the CPU (the reference path, so an
+    INFO line, not the warning of model jobs)."""
+    import torch
+
+    if setting not in METRICS_DEVICES:
+        raise ValueError(f"metrics.device must be one of {list(METRICS_DEVICES)}, got {setting!r}")
+    if setting == "cpu" or torch.cuda.is_available():
+        return resolve_device(setting, lock_dir)
+    visible = describe_visible_devices()
+    if setting == "auto":
+        log.info("metrics.device: auto found no CUDA GPU (%s); scoring on the CPU", visible)
+        return torch.device("cpu")
+    raise RuntimeError(
+        f"metrics.device is cuda but PyTorch sees no usable CUDA GPU ({visible}); run the "
+        "finish jobs where there is one, or set metrics.device: auto or cpu"
+    )

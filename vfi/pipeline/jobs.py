@@ -3,6 +3,8 @@
 A model job pays a fixed price (interpreter and torch start, device start, weight load), so jobs
 work on a batch of sequences at one level rather than on single frames. Batches are consecutive
 runs of `batch_size` sequences in sorted name order: deterministic, and a crash loses one batch.
+`batch_size: auto` sizes them from the data and the device (`vfi.pipeline.batching`): one job
+per level on one machine, unless a budget or several GPUs ask for more.
 A level's job takes exactly its frames' parents as inputs, so the DAG orders levels by itself.
 
 Adding or removing a sequence must not redo the finished work of others. So, level by level,
@@ -29,6 +31,11 @@ from pathlib import Path
 
 from vfi.data.layout import COPY_LEVEL, OutputLayout
 from vfi.data.sequences import Sequence
+from vfi.pipeline.batching import AUTO, Budget, auto_batches
+
+BatchSize = int | str  # a number of sequences, or "auto"
+# Auto-sized jobs without a budget: one per level.
+NO_LIMITS = Budget()
 
 
 @dataclass(frozen=True)
@@ -87,14 +94,26 @@ def make_batches(sequences: Iterable[Sequence], batch_size: int) -> list[list[Se
     return [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
 
 
+def batches_of(
+    sequences: Seq[Sequence], level: int, batch_size: BatchSize, budget: Budget
+) -> list[list[Sequence]]:
+    """The batches of a level's sequences for a `batch_size` setting: a number, or auto."""
+    if batch_size == AUTO:
+        return auto_batches(sequences, level, budget)
+    if isinstance(batch_size, str):
+        raise ValueError(f"batch_size must be a number or {AUTO!r}, got {batch_size!r}")
+    return make_batches(sequences, batch_size)
+
+
 def plan_batches(
     sequences: Seq[Sequence],
     level: int,
     outputs: Callable[[Sequence], list[Path]],
-    batch_size: int,
+    batch_size: BatchSize,
     exists: Callable[[Path], bool],
     recorded: Recorded,
     name_prefix: str = "",
+    budget: Budget = NO_LIMITS,
 ) -> list[tuple[str, list[Sequence]]]:
     """(job name, members) of one level: finished sequences in the jobs that made them, then
     new jobs for the sequences with work left."""
@@ -108,7 +127,7 @@ def plan_batches(
         else:
             left.append(seq)
     planned = sorted(kept.items())
-    for batch in make_batches(left, batch_size):
+    for batch in batches_of(left, level, batch_size, budget):
         name = job_name(level, batch[0].name, name_prefix)
         while name in kept:  # a kept job named after a sequence since redone: keep both apart
             name += "_new"
@@ -118,14 +137,15 @@ def plan_batches(
 
 def level_jobs(
     sequences: Iterable[Sequence],
-    batch_size: int,
+    batch_size: BatchSize,
     layout: OutputLayout,
     exists: Callable[[Path], bool] = Path.exists,
     recorded: Recorded = nothing_recorded,
     name_prefix: str = "",
+    budget: Budget = NO_LIMITS,
 ) -> list[Job]:
     """One job per level and batch; inputs are exactly the parents of its frames, outputs its
-    frames and each sequence's job record."""
+    frames and each sequence's job record. `budget` limits auto-sized jobs."""
     sequences = sorted(sequences, key=lambda s: s.name)
     jobs = []
     for level in sorted({f.level for seq in sequences for f in seq.plan}):
@@ -134,7 +154,9 @@ def level_jobs(
         def outputs(seq: Sequence, level: int = level) -> list[Path]:
             return layout.level_outputs(seq, level)
 
-        planned = plan_batches(members, level, outputs, batch_size, exists, recorded, name_prefix)
+        planned = plan_batches(
+            members, level, outputs, batch_size, exists, recorded, name_prefix, budget
+        )
         for name, batch in planned:
             inputs: dict[Path, None] = {}
             for seq in batch:
@@ -156,14 +178,15 @@ def level_jobs(
 
 def copy_jobs(
     sequences: Iterable[Sequence],
-    batch_size: int,
+    batch_size: BatchSize,
     layout: OutputLayout,
     exists: Callable[[Path], bool] = Path.exists,
     recorded: Recorded = nothing_recorded,
     name_prefix: str = "",
 ) -> list[Job]:
     """Jobs that copy the keyframes of generation sequences into the output, byte for byte,
-    and write a job record each (`layout.copy_outputs`)."""
+    and write a job record each (`layout.copy_outputs`). Copies are cheap: auto makes one job
+    of all the sequences left to copy."""
     generation = [s for s in sequences if s.mode == "generate"]
     outputs = layout.copy_outputs
     planned = plan_batches(

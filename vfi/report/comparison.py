@@ -155,10 +155,11 @@ def comparison_page(
         _table(paired_rows(paired), "Paired differences on the same frames (compare − main)"),
         _note(
             "Mean over the frames both backends scored of (compare − main), with a "
-            f"{CONFIDENCE:.0%} percentile bootstrap interval (frames resampled with replacement, "
-            "seeded: the same numbers on every run). An interval that excludes 0 names the "
-            "better backend. Frames of one sequence are related, so read the interval as a "
-            "guide. Infinite PSNR (exact copies) and metrics not computed are left out."
+            f"{CONFIDENCE:.0%} percentile bootstrap interval (whole sequences resampled with "
+            "replacement, since frames of one sequence are related; with a single sequence, its "
+            "frames; seeded: the same numbers on every run). An interval that excludes 0 names "
+            "the better backend. Infinite PSNR (exact copies) and metrics not computed are left "
+            "out."
         ),
     ]
     if temporal:

@@ -75,12 +75,14 @@ CONVERT_CHECKPOINT = bool(
 
 
 def model_weights(backend):
-    """The weight files a backend's model jobs read. IFRNet weights (tens of MB) are loaded as
-    they are; as an input, a replaced file redoes the model jobs."""
+    """The weight files a backend's model jobs read. IFRNet and PerVFI weights (tens of MB) are
+    loaded as they are; as an input, a replaced file redoes the model jobs."""
     if backend == "ldmvfi":
         return [LDMVFI_WEIGHTS]
     if backend == "ifrnet":
         return [Path(SETTINGS.ifrnet.checkpoint)]
+    if backend == "pervfi":
+        return [Path(SETTINGS.pervfi.checkpoint), Path(SETTINGS.pervfi.flow_weights)]
     return []
 
 
@@ -98,8 +100,19 @@ def recorded_job(seq, level):
     return read_recorded_job(seq, level, LAYOUT)
 
 
+# batch_size: auto sizes model jobs from the data, the backend and the GPUs this machine shows
+# (counted without torch); model_jobs.max_frames, max_megapixels and parallel bound them.
+from vfi.pipeline.batching import budget_for, gpu_count
+
+GPUS = gpu_count()
 COPY_JOBS = copy_jobs(SEQUENCES.values(), SETTINGS.batch_size, LAYOUT, recorded=recorded_job)
-LEVEL_JOBS = level_jobs(SEQUENCES.values(), SETTINGS.batch_size, LAYOUT, recorded=recorded_job)
+LEVEL_JOBS = level_jobs(
+    SEQUENCES.values(),
+    SETTINGS.batch_size,
+    LAYOUT,
+    recorded=recorded_job,
+    budget=budget_for(SETTINGS, GPUS),
+)
 
 # LPIPS weights are checked before any job runs, so a run with metrics.lpips: required and no
 # weights stops at once with the file to fetch, not after hours of interpolation.
@@ -112,6 +125,35 @@ if SETTINGS.metrics.lpips != "disabled" and SCORED:
         if SETTINGS.metrics.lpips == "required":
             raise WorkflowError(explain(problem, "required"))
         logger.warning(explain(problem, SETTINGS.metrics.lpips))
+
+# Finish jobs score on a GPU only when LPIPS runs and metrics.device resolves to one; they then
+# declare it (gpu=1) as model jobs do: --resources gpu=N counts them, SLURM gives them one.
+# Decided without torch (vfi.pipeline.devices): `auto` takes a GPU if this machine shows one.
+from vfi.evaluation.lpips_scorer import missing_weights_message
+from vfi.pipeline.devices import gpu_visible, metrics_device_claims_gpu
+
+SCORING_GPU = (
+    SETTINGS.metrics.lpips != "disabled"
+    and bool(SCORED)
+    and missing_weights_message(SETTINGS.metrics.lpips_net, SETTINGS.metrics.lpips_weights)
+    is None
+    and metrics_device_claims_gpu(SETTINGS.metrics.device, gpu_visible())
+)
+
+
+def finish_gpus(wildcards):
+    """The GPUs a finish job declares: one when it scores on a GPU and has frames to score."""
+    return int(SCORING_GPU and bool(SEQUENCES[wildcards.seq].scored))
+
+
+def check_scoring_gpu():
+    """Stop a local run asking for metrics.device: cuda on a machine without a GPU (called on
+    start, when the executor is known: on a cluster the jobs' nodes have the GPUs)."""
+    if workflow.local_exec and not workflow.remote_exec:
+        from vfi.pipeline.checks import metrics_device_problems
+
+        if problems := metrics_device_problems(SETTINGS, gpu_visible()):
+            raise WorkflowError("\n".join(problems))
 
 
 # Fine-tuning (rules/finetune.smk): its inputs are every known and true frame, and the starting
@@ -185,7 +227,7 @@ COMPARE_LAYOUTS = {
 COMPARE_ROOT = RESULTS / "compare"
 
 
-def compare_jobs(plan, name):
+def compare_jobs(plan, name, **options):
     """The copy or level jobs (`plan`: copy_jobs or level_jobs) of compare backend `name`."""
     layout = COMPARE_LAYOUTS[name]
 
@@ -198,12 +240,15 @@ def compare_jobs(plan, name):
         layout,
         recorded=recorded,
         name_prefix=f"compare_{name}_",
+        **options,
     )
 
 
 COMPARE_COPY_JOBS = [(name, job) for name in COMPARE_SETTINGS for job in compare_jobs(copy_jobs, name)]
 COMPARE_LEVEL_JOBS = [
-    (name, job) for name in COMPARE_SETTINGS for job in compare_jobs(level_jobs, name)
+    (name, job)
+    for name, settings in COMPARE_SETTINGS.items()
+    for job in compare_jobs(level_jobs, name, budget=budget_for(settings, GPUS))
 ]
 
 

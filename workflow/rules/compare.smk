@@ -85,6 +85,8 @@ if COMPARE_SETTINGS:
         benchmark:
             RESULTS / "benchmarks" / "compare" / "{backend}" / "finish_sequence" / "{seq}.tsv"
         threads: 1
+        resources:
+            gpu=finish_gpus,
         conda:
             ENV
         shell:

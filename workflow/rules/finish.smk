@@ -1,5 +1,11 @@
-# CPU jobs: per-sequence provenance, metrics and temporal consistency, then one table of all
-# scored frames and one of every sequence's temporal consistency.
+# Per-sequence provenance, metrics and temporal consistency (CPU jobs, unless LPIPS runs on a GPU
+# per metrics.device: then they declare it), then one table of all scored frames and one of
+# every sequence's temporal consistency.
+
+# Runs before the first job (not in dry runs), once the executor is known.
+onstart:
+    check_scoring_gpu()
+
 
 rule finish_sequence:
     input:
@@ -30,6 +36,8 @@ rule finish_sequence:
     benchmark:
         RESULTS / "benchmarks" / "finish_sequence" / "{seq}.tsv"
     threads: 1
+    resources:
+        gpu=finish_gpus,
     conda:
         ENV
     shell:

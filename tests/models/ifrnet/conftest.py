@@ -35,25 +35,28 @@ def weights(manifest) -> dict[str, dict[str, torch.Tensor]]:
 
 
 @pytest.fixture(scope="session")
-def models(weights) -> dict[str, IFRNet]:
-    return {variant: IFRNet.from_state_dict(sd) for variant, sd in weights.items()}
+def models(weights, test_device) -> dict[str, IFRNet]:
+    return {variant: IFRNet.from_state_dict(sd, test_device) for variant, sd in weights.items()}
+
+
+# The goldens live on the models' device (tests/conftest.py: VFI_TEST_DEVICE).
+@pytest.fixture(scope="session")
+def inputs(to_test_device) -> dict[str, dict[str, torch.Tensor]]:
+    return to_test_device(load_ifrnet_fixture("inputs.pt")["cases"])
 
 
 @pytest.fixture(scope="session")
-def inputs() -> dict[str, dict[str, torch.Tensor]]:
-    return load_ifrnet_fixture("inputs.pt")["cases"]
+def outputs(to_test_device) -> dict[str, dict[str, dict[str, torch.Tensor]]]:
+    return {
+        variant: to_test_device(load_ifrnet_fixture(name)) for variant, name in OUTPUT_FILES.items()
+    }
 
 
 @pytest.fixture(scope="session")
-def outputs() -> dict[str, dict[str, dict[str, torch.Tensor]]]:
-    return {variant: load_ifrnet_fixture(name) for variant, name in OUTPUT_FILES.items()}
+def units(to_test_device) -> dict[str, dict[str, torch.Tensor]]:
+    return to_test_device(load_ifrnet_fixture("units.pt"))
 
 
 @pytest.fixture(scope="session")
-def units() -> dict[str, dict[str, torch.Tensor]]:
-    return load_ifrnet_fixture("units.pt")
-
-
-@pytest.fixture(scope="session")
-def train_golden() -> dict:
-    return load_ifrnet_fixture("ifrnet_train.pt")
+def train_golden(to_test_device) -> dict:
+    return to_test_device(load_ifrnet_fixture("ifrnet_train.pt"))

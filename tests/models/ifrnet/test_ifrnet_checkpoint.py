@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from vfi.models.ifrnet import CheckpointError, IFRNet
 from vfi.models.ifrnet.checkpoint import (
@@ -20,6 +20,7 @@ from vfi.models.ifrnet.checkpoint import (
     load_state_dict_file,
     uses_time,
 )
+from vfi.models.weights_file import drop_padding
 
 VARIANTS = ["IFRNet", "IFRNet_L", "IFRNet_S"]
 
@@ -172,7 +173,7 @@ def test_converted_file_gives_identical_outputs(official_files, tmp_path):
     with safe_open(compact, framework="pt") as handle:
         metadata = handle.metadata()
     assert metadata["format"] == "vfi-ifrnet-compact"
-    assert metadata["version"] == "1"
+    assert metadata["version"] == "2"
     assert metadata["variant"] == "IFRNet_S"
     assert os.listdir(tmp_path) == ["s.safetensors"]  # no temporary file left
     from_pth = IFRNet.from_checkpoint(official_files["IFRNet_S"])
@@ -182,6 +183,20 @@ def test_converted_file_gives_identical_outputs(official_files, tmp_path):
     assert torch.equal(
         from_pth.interpolate(prev, next, 0.3), from_compact.interpolate(prev, next, 0.3)
     )
+
+
+def test_version_1_compact_file_is_still_read(official_files, tmp_path):
+    """Version 1 (the safetensors writer's own layout, no padding entries) loads the same."""
+    compact = convert_checkpoint(official_files["IFRNet_S"], tmp_path / "s.safetensors")
+    with safe_open(compact, framework="pt") as handle:
+        metadata = handle.metadata() | {"version": "1"}
+    old = tmp_path / "s-v1.safetensors"
+    save_file(drop_padding(load_file(compact)), old, metadata=metadata)
+    expected = load_state_dict_file(official_files["IFRNet_S"])
+    loaded = load_state_dict_file(old)
+    assert loaded.keys() == expected.keys()
+    assert all(torch.equal(loaded[k], v) for k, v in expected.items())
+    assert IFRNet.from_checkpoint(old).variant == "IFRNet_S"
 
 
 def test_conversion_gives_the_same_bytes_every_time(official_files, tmp_path):

@@ -26,9 +26,9 @@ TOL = {"atol": 1e-4, "rtol": 1e-4}
 
 
 @pytest.fixture(scope="module")
-def trained(weights, train_golden):
+def trained(weights, train_golden, test_device):
     """One training forward with teacher flow and one backward of the summed loss."""
-    model = IFRNet.from_state_dict(weights["IFRNet"]).train()
+    model = IFRNet.from_state_dict(weights["IFRNet"], test_device).train()
     data = train_golden["inputs"]
     record: dict[str, torch.Tensor] = {}
     _, loss_rec, loss_geo, loss_dis = training_losses(
@@ -111,8 +111,8 @@ def test_geometry_loss_trains_the_encoder_through_the_ground_truth_too(models, t
     assert gradient.abs().sum() > 0
 
 
-def test_without_teacher_flow_the_distillation_loss_is_zero(weights, train_golden):
-    model = IFRNet.from_state_dict(weights["IFRNet"])
+def test_without_teacher_flow_the_distillation_loss_is_zero(weights, train_golden, test_device):
+    model = IFRNet.from_state_dict(weights["IFRNet"], test_device)
     data = train_golden["inputs"]
     with torch.no_grad():
         _, loss_rec, loss_geo, loss_dis = training_losses(

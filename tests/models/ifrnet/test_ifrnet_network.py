@@ -69,20 +69,21 @@ def test_unpadded_size_runs_and_comes_back_stretched_like_the_official(models, i
     assert_stage_close("imgt_pred", out, outputs["IFRNet"]["case_e_nopad"]["imgt_pred"])
 
 
-def test_time_enters_only_as_the_last_channel_of_decoder4(models, inputs):
-    case = dict(inputs["case_a"], embt=torch.full((1, 1, 1, 1), 0.25))
+def test_time_enters_only_as_the_last_channel_of_decoder4(models, inputs, test_device):
+    case = dict(inputs["case_a"], embt=torch.full((1, 1, 1, 1), 0.25, device=test_device))
     _, record = run_network(models["IFRNet"], case)
     decoder4_in = record["decoder4_in"]
     assert decoder4_in.shape[1] == 2 * 96 + 1
     assert torch.equal(decoder4_in[:, -1], torch.full_like(decoder4_in[:, -1], 0.25))
 
 
-def test_output_depends_on_time_for_the_fixture_weights(models, inputs):
-    early, _ = run_network(
-        models["IFRNet"], dict(inputs["case_a"], embt=torch.full((1, 1, 1, 1), 0.25))
-    )
-    late, _ = run_network(
-        models["IFRNet"], dict(inputs["case_a"], embt=torch.full((1, 1, 1, 1), 0.75))
+def test_output_depends_on_time_for_the_fixture_weights(models, inputs, test_device):
+    early, late = (
+        run_network(
+            models["IFRNet"],
+            dict(inputs["case_a"], embt=torch.full((1, 1, 1, 1), t, device=test_device)),
+        )[0]
+        for t in (0.25, 0.75)
     )
     assert (early - late).abs().max() > 0.05
 
@@ -95,7 +96,7 @@ def test_warp_matches_the_official_including_the_border_clamp(units):
 
 def test_warp_output_takes_the_flow_size(units):
     img = units["warp"]["img"]
-    flow = torch.zeros(2, 2, 24, 32)
+    flow = torch.zeros(2, 2, 24, 32, device=img.device)
     assert warp(img, flow).shape == (2, 5, 24, 32)
 
 

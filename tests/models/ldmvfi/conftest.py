@@ -20,13 +20,17 @@ def _fidelity_numerics():
 
 
 @pytest.fixture(scope="session")
-def golden() -> dict[str, torch.Tensor]:
-    return torch.load(LDMVFI_FIXTURES / "tiny_golden.pt", map_location="cpu", weights_only=True)
+def golden(test_device) -> dict[str, torch.Tensor]:
+    """Inputs and outputs of the official code, on the device the models run on."""
+    return torch.load(
+        LDMVFI_FIXTURES / "tiny_golden.pt", map_location=test_device, weights_only=True
+    )
 
 
 @pytest.fixture(scope="session")
-def dsepconv_golden() -> dict[str, torch.Tensor]:
-    return torch.load(LDMVFI_FIXTURES / "dsepconv_golden.pt", map_location="cpu", weights_only=True)
+def dsepconv_golden(test_device) -> dict[str, torch.Tensor]:
+    path = LDMVFI_FIXTURES / "dsepconv_golden.pt"
+    return torch.load(path, map_location=test_device, weights_only=True)
 
 
 @pytest.fixture(scope="session")

@@ -41,10 +41,10 @@ def first_stage_weights(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.
 
 
 @pytest.fixture(scope="module")
-def autoencoder(tiny_state_dict: dict[str, torch.Tensor]) -> VQFlowAutoencoder:
+def autoencoder(tiny_state_dict: dict[str, torch.Tensor], test_device) -> VQFlowAutoencoder:
     model = build()
     model.load_state_dict(first_stage_weights(tiny_state_dict), strict=True)
-    return model.eval()
+    return model.to(test_device).eval()
 
 
 def padded_frames(golden: dict[str, torch.Tensor], case: str) -> tuple[torch.Tensor, torch.Tensor]:

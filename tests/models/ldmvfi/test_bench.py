@@ -50,7 +50,8 @@ def test_fp16_unet_errors_are_small_at_every_timestep_asked_for():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="low-precision decoding is slow on CPU")
-def test_bf16_stage_errors_cover_every_stage():
+def test_bf16_stage_errors_cover_every_stage(test_device):
+    # CUDA whatever test_device says (taking it puts the test in VFI_TEST_DEVICE=cuda runs).
     model = random_model(torch.device("cuda"), str(TINY_CONFIG))
     errors = stage_errors(model, 256, 256, Precision("bf16"), (501,))
     assert [e.stage for e in errors] == ["encoder latent", "U-Net eps (t=501)", "decoder frame"]

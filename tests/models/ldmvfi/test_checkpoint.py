@@ -31,6 +31,7 @@ from vfi.models.ldmvfi.checkpoint import (
 from vfi.models.ldmvfi.config import ConfigError, load_config, parse_config
 from vfi.models.ldmvfi.maxvit import RelPosAttention, relative_position_indices
 from vfi.models.ldmvfi.schedule import DiffusionSchedule
+from vfi.models.weights_file import drop_padding, is_padding
 
 SCHEDULE_BUFFERS = 12
 
@@ -142,14 +143,14 @@ def test_convert_round_trip_gives_identical_outputs(tmp_path, golden):
 def test_compact_file_holds_only_inference_weights_and_config(tmp_path, tiny_state_dict):
     compact = convert_checkpoint(TINY_CKPT, tmp_path / "tiny.safetensors", config=TINY_CONFIG)
     with safe_open(compact, framework="pt") as handle:
-        keys = set(handle.keys())
+        keys = set(filter(lambda key: not is_padding(key), handle.keys()))
         metadata = handle.metadata()
         unet_weight = handle.get_tensor("unet.out.2.weight")
     assert all(k.startswith(("unet.", "first_stage.")) for k in keys)
     assert len(keys) == 626 + 554
     assert torch.equal(unet_weight, tiny_state_dict["model_ema.diffusion_modelout2weight"])
     assert not torch.equal(unet_weight, tiny_state_dict["model.diffusion_model.out.2.weight"])
-    assert metadata["format_version"] == "1"
+    assert metadata["format_version"] == "2"
     assert "model_channels: 32" in metadata["config_yaml"]
     assert sorted(os.listdir(tmp_path)) == ["tiny.safetensors"]  # no temporary file left
 
@@ -276,19 +277,25 @@ def test_fast_load_keeps_requires_grad_of_a_copying_load(tiny_compact):
     }
 
 
-def test_cpu_weights_do_not_change_when_the_compact_file_is_overwritten(tmp_path):
+def test_cpu_weights_do_not_change_when_the_compact_file_is_converted_again(
+    tmp_path, tiny_state_dict
+):
+    """The weights are views of the mapped file; converting writes a new file and renames it."""
     compact = convert_checkpoint(TINY_CKPT, tmp_path / "tiny.safetensors", config=TINY_CONFIG)
     model = LDMVFI.from_checkpoint(compact)
     before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
-    with open(compact, "r+b") as handle:  # in place: a memory map would see the new bytes
-        handle.seek(1024)
-        handle.write(b"\x00" * (compact.stat().st_size - 1024))
+    doubled = tmp_path / "doubled.ckpt"
+    torch.save({"state_dict": {k: v * 2 for k, v in tiny_state_dict.items()}}, doubled)
+    convert_checkpoint(doubled, compact, config=TINY_CONFIG)
+    new_weight = LDMVFI.from_checkpoint(compact).unet.out[2].weight
+    assert before["unet.out.2.weight"].any()
+    assert torch.equal(new_weight, before["unet.out.2.weight"] * 2)
     after = model.state_dict()
     assert all(torch.equal(after[name], tensor) for name, tensor in before.items())
 
 
 def test_compact_file_missing_a_tensor_is_refused_by_name(tmp_path, tiny_compact):
-    tensors = load_file(tiny_compact)
+    tensors = drop_padding(load_file(tiny_compact))
     del tensors["unet.out.2.weight"]
     with safe_open(tiny_compact, framework="pt") as handle:
         metadata = handle.metadata()

@@ -8,14 +8,16 @@ import torch
 from vfi.models.ldmvfi.dsepconv import dsepconv
 
 
-def _call(golden: dict[str, torch.Tensor], device: str = "cpu", zero_offsets: bool = False):
+def _call(golden: dict[str, torch.Tensor], device=None, zero_offsets: bool = False):
+    """The kernel on `device` (default: the goldens' device); the output on the goldens'."""
+    device = device or golden["input"].device
     args = {k: golden[k].to(device) for k in ("input", "vertical", "horizontal", "mask")}
     off_x, off_y = golden["offset_x"].to(device), golden["offset_y"].to(device)
     if zero_offsets:
         off_x, off_y = torch.zeros_like(off_x), torch.zeros_like(off_y)
     return dsepconv(
         args["input"], args["vertical"], args["horizontal"], off_x, off_y, args["mask"]
-    ).cpu()
+    ).to(golden["output"].device)
 
 
 def _single_tap(image: torch.Tensor, fy: int, fx: int, dy: float = 0.0, dx: float = 0.0):

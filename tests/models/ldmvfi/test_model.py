@@ -13,8 +13,8 @@ FINAL_TOLERANCE = 1e-3
 
 
 @pytest.fixture(scope="module")
-def model() -> LDMVFI:
-    return LDMVFI.from_checkpoint(TINY_CKPT, config=TINY_CONFIG)
+def model(test_device) -> LDMVFI:
+    return LDMVFI.from_checkpoint(TINY_CKPT, config=TINY_CONFIG, device=test_device)
 
 
 def frames_of(golden, case: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,14 +128,18 @@ def test_unet_uses_ema_weights_not_raw(model, golden):
     torch.testing.assert_close(eps, golden["case_a/unet/t500/eps"], rtol=0, atol=1e-4)
 
 
-def test_raw_weights_checkpoint_gives_clearly_different_result(tmp_path, tiny_state_dict, golden):
+def test_raw_weights_checkpoint_gives_clearly_different_result(
+    tmp_path, tiny_state_dict, golden, test_device
+):
     raw = dict(tiny_state_dict)
     for key in tiny_state_dict:
         if key.startswith("model.diffusion_model."):
             name = key.removeprefix("model.diffusion_model.")
             raw["model_ema.diffusion_model" + name.replace(".", "")] = tiny_state_dict[key]
     torch.save({"state_dict": raw}, tmp_path / "raw.ckpt")
-    raw_model = LDMVFI.from_checkpoint(tmp_path / "raw.ckpt", config=TINY_CONFIG)
+    raw_model = LDMVFI.from_checkpoint(
+        tmp_path / "raw.ckpt", config=TINY_CONFIG, device=test_device
+    )
     x = torch.cat([golden["case_a/unet/t500/x_t"], golden["case_a/c"]], dim=1)
     with torch.inference_mode():
         eps = raw_model.unet(x, golden["case_a/unet/t500/t"])

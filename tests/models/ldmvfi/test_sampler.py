@@ -51,7 +51,7 @@ def test_ddim_schedule_equals_official_dtype_and_values(golden, alphas_cumprod, 
     ours = getattr(ddim_schedule(alphas_cumprod, steps, eta), SCHEDULE_FIELDS[stored])
     official = golden[f"ddim_schedule/S{steps}_eta{eta}/{stored}"]
     assert ours.dtype == official.dtype
-    assert torch.equal(ours, official)
+    assert torch.equal(ours.to(official.device), official)
 
 
 @pytest.mark.parametrize("index", [199, 100, 0])
@@ -91,8 +91,8 @@ def test_ddim10_trajectory_from_stored_e_t_matches_official(golden, alphas_cumpr
     torch.testing.assert_close(latent, golden[f"{case}/ddim10/latent"])
 
 
-def test_ddim10_latent_through_tiny_unet_matches_official(golden, alphas_cumprod):
-    model = LDMVFI.from_checkpoint(TINY_CKPT, config=TINY_CONFIG)
+def test_ddim10_latent_through_tiny_unet_matches_official(golden, alphas_cumprod, test_device):
+    model = LDMVFI.from_checkpoint(TINY_CKPT, config=TINY_CONFIG, device=test_device)
     c = golden["case_a/c"]
 
     def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

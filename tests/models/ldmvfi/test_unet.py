@@ -32,10 +32,10 @@ def unet_params() -> dict:
 
 
 @pytest.fixture(scope="module")
-def ema_unet(tiny_state_dict: dict[str, torch.Tensor]) -> UNetModel:
+def ema_unet(tiny_state_dict: dict[str, torch.Tensor], test_device) -> UNetModel:
     model = UNetModel(**unet_params()).eval()
     model.load_state_dict({k: tiny_state_dict[ema_key(k)] for k in model.state_dict()})
-    return model
+    return model.to(test_device)
 
 
 def predict(
@@ -85,9 +85,12 @@ def test_ema_unet_reproduces_golden_eps(ema_unet, golden, case: str, step: int) 
     torch.testing.assert_close(eps, golden[f"{case}/unet/t{step}/eps"], atol=EPS_ATOL, rtol=0)
 
 
-def test_raw_weights_reproduce_raw_golden_and_not_ema_golden(tiny_state_dict, golden) -> None:
+def test_raw_weights_reproduce_raw_golden_and_not_ema_golden(
+    tiny_state_dict, golden, test_device
+) -> None:
     model = UNetModel(**unet_params()).eval()
     model.load_state_dict({k: tiny_state_dict[PREFIX + k] for k in model.state_dict()})
+    model.to(test_device)
     eps = predict(model, golden, "case_a", 500)
     torch.testing.assert_close(
         eps, golden["case_a/unet/t500/eps_raw_weights"], atol=EPS_ATOL, rtol=0
@@ -95,8 +98,8 @@ def test_raw_weights_reproduce_raw_golden_and_not_ema_golden(tiny_state_dict, go
     assert (eps - golden["case_a/unet/t500/eps"]).abs().max() > 0.1
 
 
-def test_unet_output_shape_follows_input(ema_unet) -> None:
-    x = torch.randn(2, 9, 16, 24)
+def test_unet_output_shape_follows_input(ema_unet, test_device) -> None:
+    x = torch.randn(2, 9, 16, 24, device=test_device)
     with torch.no_grad():
-        eps = ema_unet(x, torch.tensor([10, 900]))
+        eps = ema_unet(x, torch.tensor([10, 900], device=test_device))
     assert eps.shape == (2, 3, 16, 24)

@@ -6,7 +6,9 @@ prefix on every key (a DataParallel model saved as is) and a wrapper dict holdin
 under `state_dict` / `model`. The variant is told by the shape of the first encoder conv.
 
 Compact file: the same 104 tensors (optionally cast, e.g. float16) plus metadata naming the
-format and the variant; written deterministically (same input, same bytes).
+format and the variant; written deterministically (same input, same bytes). Version 2 (written
+now) stores every tensor 64-byte aligned with `__pad__.*` filler entries, which loading drops
+(`vfi.models.weights_file`); version 1 (no filler) is still read.
 """
 
 from __future__ import annotations
@@ -23,24 +25,26 @@ from torch import Tensor
 
 from vfi.models.weights_file import (
     CheckpointError,
+    check_keys,
     corrupt_file_error,
+    drop_padding,
+    key_report,
     load_torch_file,
     save_weights,
+    unwrap_state_dict,
 )
 
 from .network import VARIANTS, IFRNetNetwork
 
 COMPACT_FORMAT = "vfi-ifrnet-compact"
-COMPACT_VERSION = "1"
+COMPACT_VERSION = "2"
+# Versions this code reads: 1 differs only in alignment (no padding entries).
+READABLE_VERSIONS = ("1", "2")
 # The first encoder conv tells the variant apart: [width1, 3, k, k].
 VARIANT_KEY = "encoder.pyramid1.0.0.weight"
 # decoder4's first conv; its last input channel multiplies the time embedding.
 TIME_KEY = "decoder4.convblock.0.0.weight"
 # Wrapper keys under which some tools store the state dict.
-_WRAPPER_KEYS = ("state_dict", "model")
-_PREFIX = "module."
-# Keys listed per category in an error message before "... and N more".
-_LISTED_KEYS = 12
 
 
 def expected_shapes(variant: str) -> dict[str, torch.Size]:
@@ -67,7 +71,7 @@ def detect_variant(state_dict: Mapping[str, Tensor], source: str = "checkpoint")
     raise CheckpointError(
         f"{source}: not an IFRNet checkpoint: {VARIANT_KEY!r} is {what}; IFRNet checkpoints "
         f"have it as {known}.\n"
-        + _key_report(state_dict, expected_shapes("IFRNet"), "IFRNet")
+        + key_report(state_dict, expected_shapes("IFRNet"), "IFRNet")
         + "\n"
         + _HINT
     )
@@ -77,17 +81,8 @@ def check_state_dict(
     state_dict: Mapping[str, Tensor], variant: str, source: str = "checkpoint"
 ) -> None:
     """Raise CheckpointError unless the keys and shapes are exactly those of `variant`."""
-    expected = expected_shapes(variant)
-    if set(state_dict) == set(expected) and all(
-        state_dict[k].shape == shape for k, shape in expected.items()
-    ):
-        return
-    raise CheckpointError(
-        f"{source}: the weights do not match the {variant} network.\n"
-        + _key_report(state_dict, expected, variant)
-        + "\n"
-        + _HINT
-    )
+    problem = f"{source}: the weights do not match the {variant} network."
+    check_keys(state_dict, expected_shapes(variant), variant, problem, _HINT)
 
 
 def is_compact(path: str | Path) -> bool:
@@ -108,11 +103,8 @@ def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
             "IFRNet_Vimeo90K.pth) or correct the path."
         )
     if is_compact(path):
-        tensors = _load_compact(path)
-    else:
-        content = load_torch_file(path)
-        tensors = _unwrap(content, path)
-    return _strip_prefix(tensors)
+        return _load_compact(path)
+    return unwrap_state_dict(load_torch_file(path), path, "IFRNet")
 
 
 def read_weights(path: str | Path) -> tuple[str, dict[str, Tensor]]:
@@ -142,10 +134,10 @@ def compact_metadata(path: str | Path) -> dict[str, str]:
             f"{path}: a .safetensors file without IFRNet metadata (format {COMPACT_FORMAT!r}). "
             "Make it with `convert_checkpoint` from the official .pth."
         )
-    if metadata.get("version") != COMPACT_VERSION:
+    if metadata.get("version") not in READABLE_VERSIONS:
         raise CheckpointError(
             f"{path}: compact format version {metadata.get('version')!r}, this code reads "
-            f"version {COMPACT_VERSION}. Convert the official .pth again."
+            f"versions {', '.join(READABLE_VERSIONS)}. Convert the official .pth again."
         )
     return metadata
 
@@ -177,7 +169,7 @@ def file_uses_time(path: str | Path) -> bool:
         content = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError):
         content = load_torch_file(path)  # not a zip file (mmap needs one), or a readable error
-    return uses_time(_strip_prefix(_unwrap(content, path)))
+    return uses_time(unwrap_state_dict(content, path, "IFRNet"))
 
 
 def convert_checkpoint(src: str | Path, dst: str | Path, dtype: torch.dtype | None = None) -> Path:
@@ -223,62 +215,9 @@ _HINT = (
 )
 
 
-def _key_report(
-    state_dict: Mapping[str, Tensor], expected: Mapping[str, torch.Size], variant: str
-) -> str:
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    mis_shaped = [
-        f"{k}: file {list(state_dict[k].shape)}, {variant} {list(shape)}"
-        for k, shape in expected.items()
-        if k in state_dict and state_dict[k].shape != shape
-    ]
-    lines = [f"  compared with the {len(expected)} keys of {variant}:"]
-    for title, keys in (
-        ("missing", missing),
-        ("unexpected", unexpected),
-        ("wrong shape", mis_shaped),
-    ):
-        if keys:
-            lines.append(f"  {title} ({len(keys)}):")
-            lines += [f"    {key}" for key in keys[:_LISTED_KEYS]]
-            if len(keys) > _LISTED_KEYS:
-                lines.append(f"    ... and {len(keys) - _LISTED_KEYS} more")
-    return "\n".join(lines)
-
-
-def _unwrap(content: object, path: Path) -> dict[str, Tensor]:
-    """The flat state dict in a loaded `.pth`: itself, or under one wrapper key."""
-    if _is_state_dict(content):
-        return dict(content)
-    if isinstance(content, Mapping):
-        inner = [content[k] for k in _WRAPPER_KEYS if k in content and _is_state_dict(content[k])]
-        if len(inner) == 1:
-            return dict(inner[0])
-    raise CheckpointError(
-        f"{path}: not a model checkpoint: expected a dict of tensors (an official IFRNet .pth) "
-        f"or a dict holding one under {' or '.join(map(repr, _WRAPPER_KEYS))}."
-    )
-
-
-def _is_state_dict(content: object) -> bool:
-    return (
-        isinstance(content, Mapping)
-        and len(content) > 0
-        and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in content.items())
-    )
-
-
-def _strip_prefix(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Drop a `module.` prefix carried by every key (a DataParallel model saved as is)."""
-    if tensors and all(k.startswith(_PREFIX) for k in tensors):
-        return {k[len(_PREFIX) :]: v for k, v in tensors.items()}
-    return tensors
-
-
 def _load_compact(path: Path) -> dict[str, Tensor]:
     compact_metadata(path)
     try:
-        return load_file(path, device="cpu")
+        return drop_padding(load_file(path, device="cpu"))
     except (SafetensorError, OSError) as err:
         raise corrupt_file_error(path, err) from err

@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from vfi.models.times import pair_times
+
 from .checkpoint import check_state_dict, detect_variant, read_weights
 from .checkpoint import uses_time as _uses_time
 from .network import IFRNetNetwork
@@ -125,13 +127,4 @@ class IFRNet(nn.Module):
 
 def time_embedding(t: float | Sequence[float] | Tensor, batch: int) -> Tensor:
     """`embt` of the official code: B x 1 x 1 x 1 float32, one time per pair in [0, 1]."""
-    values = torch.as_tensor(t, dtype=torch.float32).detach().cpu()
-    if values.dim() == 0:
-        values = values.expand(batch)
-    elif values.dim() != 1 or values.numel() != batch:
-        raise ValueError(
-            f"t must be one number or one per pair ({batch}); got shape {list(values.shape)}"
-        )
-    if not bool(((values >= 0) & (values <= 1)).all()):
-        raise ValueError(f"t must lie in [0, 1] (got {values.tolist()})")
-    return values.reshape(batch, 1, 1, 1).clone()
+    return pair_times(t, batch).reshape(batch, 1, 1, 1)

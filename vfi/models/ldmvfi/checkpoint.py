@@ -11,6 +11,9 @@ Anything else, anything missing and any shape mismatch is reported in one readab
 
 Compact file: `unet.<path>` and `first_stage.<path>` tensors plus metadata (format version and
 the config as YAML), so it loads memory-mapped without the 1.7 GB of raw U-Net weights.
+Version 2 (written now) stores every tensor 64-byte aligned, with `__pad__.*` filler entries
+(`vfi.models.weights_file`), so a float32 file's tensors become the CPU model's weights in
+place; version 1 (4-byte aligned, no filler) is still read, its tensors are copied.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from torch import Tensor, nn
 from vfi.models.weights_file import (
     CheckpointError,
     corrupt_file_error,
+    drop_padding,
     load_torch_file,
     save_weights,
 )
@@ -37,7 +41,9 @@ from .config import LDMVFIConfig, load_config, parse_config
 from .unet import UNetModel
 
 COMPACT_FORMAT = "vfi-ldmvfi-compact"
-COMPACT_VERSION = "1"
+COMPACT_VERSION = "2"
+# Versions this code reads: 1 differs only in alignment (no padding entries).
+READABLE_VERSIONS = ("1", "2")
 UNET_PREFIX = "unet."
 FIRST_STAGE_PREFIX = "first_stage."
 
@@ -120,7 +126,8 @@ def load_state_dict_file(
     is refused without running them. Every failure becomes a `CheckpointError`.
     device: where the tensors of a `.safetensors` file are put, in the dtype they are stored in
     (None: the CPU). On the CPU they stay memory-mapped: pages are read when a tensor is first
-    used. A `.ckpt` is always read to the CPU (`read_weights` moves the tensors it keeps).
+    used. The padding entries of an aligned file are dropped. A `.ckpt` is always read to the
+    CPU (`read_weights` moves the tensors it keeps).
     """
     path = Path(path)
     if not path.is_file():
@@ -154,10 +161,10 @@ def compact_config(path: str | Path) -> LDMVFIConfig:
             f"{path}: a .safetensors file without LDMVFI metadata (format {COMPACT_FORMAT!r}). "
             "Make it with `convert_checkpoint` from the official .ckpt."
         )
-    if metadata.get("format_version") != COMPACT_VERSION:
+    if metadata.get("format_version") not in READABLE_VERSIONS:
         raise CheckpointError(
             f"{path}: compact format version {metadata.get('format_version')!r}, this code reads "
-            f"version {COMPACT_VERSION}. Convert the official .ckpt again."
+            f"versions {', '.join(READABLE_VERSIONS)}. Convert the official .ckpt again."
         )
     return parse_config(yaml.safe_load(metadata["config_yaml"]), source=f"{path} (metadata)")
 
@@ -251,8 +258,10 @@ def convert_checkpoint(
     config: the official-format YAML `src` was trained with (None: the published config, or the
     config stored in `src` when it is already compact). dtype: optionally cast floating-point
     tensors (e.g. torch.float16 halves the file); loading casts back to the model's dtype.
-    The file is written to a temporary name in dst's folder and renamed, so a reader never sees a
-    half-written file.
+    Writes format version 2 (tensors 64-byte aligned), the same bytes for the same input; a
+    version-1 `src` is thereby upgraded. The file is written to a temporary name in dst's folder
+    and renamed, so a reader never sees a half-written file and a job that has the old file
+    memory-mapped keeps its weights.
     """
     src, dst = Path(src), Path(dst)
     if config is not None:
@@ -317,9 +326,9 @@ def _check(
 
 
 def _load_safetensors(path: Path, device: torch.device) -> dict[str, Tensor]:
-    """All tensors of a `.safetensors` file, loaded by safetensors onto `device`."""
+    """All tensors of a `.safetensors` file but padding, loaded by safetensors onto `device`."""
     try:
-        return load_file(path, device=str(device))
+        return drop_padding(load_file(path, device=str(device)))
     except (SafetensorError, OSError) as err:
         if device.type == "cpu":
             raise corrupt_file_error(path, err) from err

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vfi.models.weights_file import is_aligned
+
 from .checkpoint import build_networks, compact_config, is_compact, read_weights
 from .config import LDMVFIConfig, load_config
 from .precision import Precision
@@ -177,7 +179,12 @@ class LDMVFI(nn.Module):
         Fast: the networks are built without random initialisation (their CPU memory is
         allocated, never written, so it costs nothing), then the file's tensors, loaded onto
         `device`, become the parameters (`assign=True`), cast to the model's dtype (float32)
-        where the file stores another.
+        where the file stores another. On the CPU, a float32 compact file of format version 2
+        is used in place: the parameters are views of the memory-mapped file (read from disk or
+        the page cache when first used, shared by all jobs on the machine), with the same bits
+        and the same results as a copy. The file must therefore be replaced (a new file renamed
+        over it, as `convert_checkpoint` and the workflow do), never rewritten in place while a
+        job runs: rewritten bytes would show in the job's weights, a truncated file crash it.
         """
         from_file = config is None and is_compact(path)
         cfg = compact_config(path) if from_file else load_config(config)
@@ -185,10 +192,8 @@ class LDMVFI(nn.Module):
         with torch.device("cpu"), _SkipRandomInit():
             model = cls(cfg)
         weights = read_weights(path, model.unet, model.first_stage, device=device)
-        # On the CPU a compact file's tensors are views of the memory-mapped file: copy them.
-        copy = device.type == "cpu" and is_compact(path)
-        _assign_weights(model.unet, weights.unet, device, copy)
-        _assign_weights(model.first_stage, weights.first_stage, device, copy)
+        _assign_weights(model.unet, weights.unet, device)
+        _assign_weights(model.first_stage, weights.first_stage, device)
         # Moves what no checkpoint holds (non-persistent buffers such as MaxViT's
         # rel_pos_indices, built on the CPU); the assigned tensors are already on `device`.
         return model.to(device).eval()
@@ -344,25 +349,24 @@ class LDMVFI(nn.Module):
         return tensor.to(device=parameter.device, dtype=parameter.dtype)
 
 
-def _assign_weights(
-    module: nn.Module, weights: dict[str, Tensor], device: torch.device, copy: bool
-) -> None:
+def _assign_weights(module: nn.Module, weights: dict[str, Tensor], device: torch.device) -> None:
     """Make the checked `weights` the tensors of `module`, on `device`.
 
     Each tensor is cast to the dtype the module gives it (a bfloat16/float16 file becomes
-    float32, integer buffers stay integer). Tensors already right are used as they are unless
-    `copy`: then each gets memory of its own. That is needed for the memory-mapped tensors of a
-    compact file on the CPU: (1) they are only 4-byte aligned where torch allocates 64-byte
-    aligned memory, and some CPU kernels round differently for differently aligned weights
+    float32, integer buffers stay integer). Tensors already right are used as they are, also
+    the memory-mapped tensors of a compact file on the CPU, as long as they are 64-byte aligned
+    like torch's own allocations (format version 2). Less aligned ones (version 1: 4 bytes) get
+    memory of their own: some CPU kernels round differently for differently aligned weights
     (batch-1 `Linear`: ~1e-7), so results would depend on the file layout and differ from a
-    `.ckpt` load; (2) a long job's weights must not change if the file is overwritten in place.
-    Parameters keep `requires_grad=True` as built (`load_state_dict` keeps the module's flag).
+    `.ckpt` load. Parameters keep `requires_grad=True` as built (`load_state_dict` keeps the
+    module's flag); the file is mapped copy-on-write, so writing to a weight never changes it.
     """
     dtypes = {name: tensor.dtype for name, tensor in module.state_dict().items()}
+    placed = {name: t.to(device=device, dtype=dtypes[name]) for name, t in weights.items()}
     module.load_state_dict(
         {
-            name: tensor.to(device=device, dtype=dtypes[name], copy=copy)
-            for name, tensor in weights.items()
+            name: tensor if tensor.device.type != "cpu" or is_aligned(tensor) else tensor.clone()
+            for name, tensor in placed.items()
         },
         assign=True,
     )
