@@ -4,6 +4,7 @@ in 16-bit files, the lab's own file names, sequences added and removed, the conf
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -134,7 +135,9 @@ def test_flow_jobs_claim_no_gpu_and_ldmvfi_jobs_do(tmp_path):
     ldmvfi = run_snakemake(tmp_path, "-n", *ldmvfi_config).stdout
 
     def model_job(text: str) -> str:
-        return text.split(f"rule {job_name(1, 's')}:")[1].split("\n\n")[0]
+        """The job's own lines: up to the next blank line, timestamp or rule."""
+        body = text.split(f"rule {job_name(1, 's')}:")[1]
+        return re.split(r"\n(?:\n|\[|rule )", body)[0]
 
     assert "gpu=" not in model_job(flow) and "threads: 2" in model_job(flow)
     job = model_job(ldmvfi)
