@@ -40,11 +40,59 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-TINY_CKPT = ROOT / "tests" / "fixtures" / "ldmvfi" / "tiny.ckpt"
+TINY_CKPT = ROOT / "tests" / "fixtures" / "ldmvfi" / "tiny.ckpt"  # stored packed: fixture_file
 TINY_CONFIG = ROOT / "tests" / "fixtures" / "ldmvfi" / "tiny_config.yaml"
-# Never packed: what the GPU machine's image brings compiled for its CUDA, and PuLP (16 MB of
-# solver binaries; Snakemake falls back to its greedy scheduler without it).
-NEVER_PACK = {"torch", "torchvision", "triton", "numpy", "pulp"}
+# Never packed: what the GPU machine's image brings compiled for its CUDA, PuLP (16 MB of solver
+# binaries; Snakemake falls back to its greedy scheduler without it) and greenlet (only
+# SQLAlchemy's asyncio support imports it).
+NEVER_PACK = {"torch", "torchvision", "triton", "numpy", "pulp", "greenlet"}
+# What this project needs that the GPU machine's image already has (the device tool's KINDS.md,
+# package list read 2026-11-17; tzdata is not listed there but pandas requires it): not packed
+# unless --skip says otherwise.
+ON_GPU_IMAGE = [
+    "attrs",
+    "certifi",
+    "charset-normalizer",
+    "contourpy",
+    "cycler",
+    "einops",
+    "fonttools",
+    "idna",
+    "imageio",
+    "jinja2",
+    "kiwisolver",
+    "lazy-loader",
+    "markupsafe",
+    "matplotlib",
+    "networkx",
+    "opencv-python-headless",
+    "packaging",
+    "pandas",
+    "pillow",
+    "psutil",
+    "pyparsing",
+    "python-dateutil",
+    "pyyaml",
+    "requests",
+    "safetensors",
+    "scikit-image",
+    "scipy",
+    "tabulate",
+    "tifffile",
+    "tqdm",
+    "typing-extensions",
+    "tzdata",
+    "urllib3",
+    "wrapt",
+]
+# Compiled, with a pure-Python fallback they use when their extension modules are missing:
+# packed without those (smaller, and right for any Python).
+PURE_FALLBACK = {"sqlalchemy", "immutables"}
+# Compiled and without a fallback, missing on the GPU image (Snakemake's sqlmodel and
+# jsonschema need them): downloaded as wheels for the GPU machine's Python.
+DOWNLOAD_COMPILED = ["pydantic-core", "rpds-py"]
+# The working tree and everything carried travel to the GPU machine within this (device tool).
+TRAVEL_LIMIT = 64 * 2**20
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,17 +120,24 @@ def closure(roots: list[str]) -> list[metadata.Distribution]:
     return sorted(seen.values(), key=lambda d: d.metadata["Name"].lower())
 
 
+_COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
+# Sources of extension modules: of no use without a compiler.
+_SOURCE_SUFFIXES = (".pyx", ".pxd", ".c", ".cpp", ".h")
+
+
 def _is_pure(dist: metadata.Distribution) -> bool:
-    return not any(str(f).endswith((".so", ".pyd", ".dylib")) for f in dist.files or [])
+    return not any(str(f).endswith(_COMPILED_SUFFIXES) for f in dist.files or [])
 
 
 def wheel_of(dist: metadata.Distribution, folder: Path) -> Path:
-    """A py3-none-any wheel made of an installed pure-Python distribution's files."""
+    """A py3-none-any wheel made of an installed distribution's Python files (extension modules
+    and their sources left out: only for pure distributions and those in PURE_FALLBACK)."""
     name = re.sub(r"[-.]+", "_", dist.metadata["Name"])
     path = folder / f"{name}-{dist.version}-py3-none-any.whl"
     site = Path(dist.locate_file(""))
     files = [f for f in dist.files or [] if not str(f).startswith("..")]
     files = [f for f in files if "__pycache__" not in f.parts and f.name != "RECORD"]
+    files = [f for f in files if not str(f).endswith(_COMPILED_SUFFIXES + _SOURCE_SUFFIXES)]
     info = next(f.parts[0] for f in dist.files if f.parts[0].endswith(".dist-info"))
     records = []
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -99,28 +154,77 @@ def wheel_of(dist: metadata.Distribution, folder: Path) -> Path:
 
 
 def cmd_pack_deps(args: argparse.Namespace) -> None:
+    """Wheels of what the GPU machine lacks, and what the whole trip there would weigh."""
     args.dest.mkdir(parents=True, exist_ok=True)
     packed, compiled = [], []
-    skip = {_name(n) for n in args.skip}
+    skip = {_name(n) for n in args.skip} | {"vfi"}
     for dist in closure(["vfi", "snakemake", "lpips", *args.extra]):
-        if _name(dist.metadata["Name"]) in skip | {"vfi"}:
+        name = _name(dist.metadata["Name"])
+        if name in skip:
             continue
-        if not _is_pure(dist):
+        if _is_pure(dist) or name in PURE_FALLBACK:
+            packed.append(wheel_of(dist, args.dest))
+        else:
             compiled.append(dist.metadata["Name"])
-            continue
-        packed.append(wheel_of(dist, args.dest))
     size = sum(p.stat().st_size for p in packed) / 2**20
-    print(f"packed {len(packed)} pure-Python distributions into {args.dest} ({size:.1f} MiB)")
-    if not args.compiled:
-        print(f"compiled, expected on the GPU machine: {', '.join(compiled)}")
-        return
-    # Their wheels for the GPU machine's Python (install-deps installs only the missing ones).
-    wanted = [f"{n}=={metadata.version(n)}" for n in compiled if n.lower() in args.compiled]
-    platforms = [f"--platform=manylinux_2_{n}_x86_64" for n in (17, 27, 28, 34)]
-    command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
-    command += [f"--python-version={args.python_version}", "--implementation=cp", *platforms]
-    subprocess.run([*command, "-d", str(args.dest), *wanted], check=True)
-    print(f"downloaded wheels of {', '.join(wanted)}")
+    print(
+        f"packed {len(packed)} distributions as Python-only wheels into {args.dest} "
+        f"({size:.1f} MiB)"
+    )
+    pip = [sys.executable, "-m", "pip"]
+    # Wheels for the GPU machine's Python (install-deps installs only the missing ones).
+    wanted = [f"{n}=={metadata.version(n)}" for n in compiled if _name(n) in args.compiled]
+    if wanted:
+        platforms = [f"--platform=manylinux_2_{n}_x86_64" for n in (17, 27, 28, 34)]
+        command = [*pip, "download", "-q", "--no-deps", "--only-binary=:all:"]
+        command += [f"--python-version={args.python_version}", "--implementation=cp", *platforms]
+        subprocess.run([*command, "-d", str(args.dest), *wanted], check=True)
+        print(f"downloaded wheels of {', '.join(wanted)}")
+    others = [n for n in compiled if _name(n) not in args.compiled]
+    if others:
+        print(f"compiled, expected on the GPU machine: {', '.join(others)}")
+    if args.download:
+        # Pure-Python packages from the index (built into wheels where only sources exist).
+        subprocess.run(
+            [*pip, "wheel", "-q", "--no-deps", "-w", str(args.dest), *args.download], check=True
+        )
+        print(f"fetched {', '.join(args.download)}")
+    report_travel_size([args.dest, *args.carry])
+
+
+def _tree_files() -> list[Path]:
+    """The files that travel with the working tree: tracked, and untracked but not ignored."""
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    return [ROOT / name for name in listed if name and (ROOT / name).is_file()]
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def report_travel_size(carried: list[Path]) -> int:
+    """Print the working tree's size plus the carried folders' against the travel limit."""
+    tree = sum(f.stat().st_size for f in _tree_files())
+    extra = {str(p): _size(p) for p in carried if p.exists()}
+    total = tree + sum(extra.values())
+    parts = ", ".join(f"{name} {size / 2**20:.1f}" for name, size in extra.items())
+    verdict = "fits" if total <= TRAVEL_LIMIT else "DOES NOT FIT: carry less or shrink the tree"
+    print(
+        f"travel size: working tree {tree / 2**20:.1f} MiB + {parts} = "
+        f"{total / 2**20:.1f} MiB of {TRAVEL_LIMIT / 2**20:.0f} MiB ({verdict})"
+    )
+    return total
 
 
 def cmd_install_deps(args: argparse.Namespace) -> None:
@@ -169,7 +273,10 @@ def cmd_weights(args: argparse.Namespace) -> None:
     ckpt, compact = args.folder / "official.ckpt", args.folder / "full.safetensors"
     start = time.perf_counter()
     if args.tiny:
-        shutil.copyfile(TINY_CKPT, ckpt)
+        sys.path.insert(0, str(ROOT / "tests"))
+        from support import fixture_file
+
+        shutil.copyfile(fixture_file(TINY_CKPT), ckpt)
         convert_checkpoint(ckpt, compact, config=TINY_CONFIG)
     else:
         from ldmvfi_full_size import random_official_checkpoint
@@ -397,13 +504,32 @@ def main() -> None:
     pack.add_argument(
         "--compiled",
         nargs="*",
-        default=[],
-        type=str.lower,
-        help="compiled distributions to download as wheels for the GPU machine's Python",
+        default=DOWNLOAD_COMPILED,
+        type=_name,
+        help="compiled distributions to download as wheels for the GPU machine's Python "
+        f"(default: {' '.join(DOWNLOAD_COMPILED)})",
     )
     pack.add_argument("--python-version", default="3.12", help="the GPU machine's Python")
     pack.add_argument(
-        "--skip", nargs="*", default=[], help="distributions the GPU machine already has"
+        "--skip",
+        nargs="*",
+        default=ON_GPU_IMAGE,
+        help="distributions the GPU machine already has (default: those its image lists)",
+    )
+    pack.add_argument(
+        "--download",
+        nargs="*",
+        default=[],
+        metavar="REQ",
+        help="pure-Python packages to fetch from the index, e.g. what the official LDMVFI code "
+        "needs: omegaconf==2.3.0 antlr4-python3-runtime==4.9.3 taming-transformers==0.0.1",
+    )
+    pack.add_argument(
+        "--carry",
+        nargs="*",
+        type=Path,
+        default=[],
+        help="other folders that will travel (the official checkout), for the size report",
     )
     pack.set_defaults(func=cmd_pack_deps)
     install = commands.add_parser("install-deps", help="venv with the missing wheels and vfi")

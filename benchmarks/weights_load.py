@@ -133,12 +133,19 @@ def main() -> None:
     args = parser.parse_args()
     from ldmvfi_full_size import random_compact_weights
 
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support import fixture_file
+
     from vfi.models.ldmvfi.checkpoint import convert_checkpoint
 
     fixtures = ROOT / "tests" / "fixtures" / "ldmvfi"
     with tempfile.TemporaryDirectory(dir=args.tmpdir) as tmp:
         tiny = Path(tmp) / "tiny.safetensors"
-        files = [convert_checkpoint(fixtures / "tiny.ckpt", tiny, fixtures / "tiny_config.yaml")]
+        files = [
+            convert_checkpoint(
+                fixture_file(fixtures / "tiny.ckpt"), tiny, fixtures / "tiny_config.yaml"
+            )
+        ]
         if not args.no_full:
             files.append(random_compact_weights(Path(tmp) / "full.safetensors"))
         cache = "cold" if args.cold else "warm"

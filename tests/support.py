@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import lzma
 import math
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from collections.abc import Callable, Mapping
@@ -20,9 +24,33 @@ from vfi.io.frames import write_frame
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+# Unpacked copies of the fixtures stored xz-compressed (`<name>.xz`), one per packed content.
+FIXTURE_CACHE = Path(tempfile.gettempdir()) / f"vfi-test-fixtures-{os.getuid()}"
+
+
+def fixture_file(path: Path) -> Path:
+    """`path` itself, or, for a fixture stored as `path.xz`, its unpacked copy in the cache.
+
+    Large fixtures are kept xz-compressed so that the repository stays small enough to travel to
+    a GPU machine (tests/fixtures/README.md). The copy is named after the packed file's hash,
+    so an edited fixture is never read stale, and written under a temporary name first, so
+    that parallel test processes never read a half-written one.
+    """
+    if path.exists():
+        return path
+    packed = path.with_name(path.name + ".xz")
+    data = packed.read_bytes()
+    copy = FIXTURE_CACHE / f"{hashlib.sha256(data).hexdigest()[:16]}-{path.name}"
+    if not copy.exists():
+        FIXTURE_CACHE.mkdir(parents=True, exist_ok=True)
+        partial = copy.with_name(f".{copy.name}.{os.getpid()}.partial")
+        partial.write_bytes(lzma.decompress(data))
+        partial.replace(copy)
+    return copy
+
+
 # Copies of the golden outputs of the official LDMVFI code (see tests/fixtures/README.md).
 LDMVFI_FIXTURES = ROOT / "tests" / "fixtures" / "ldmvfi"
-TINY_CKPT = LDMVFI_FIXTURES / "tiny.ckpt"
 TINY_CONFIG = LDMVFI_FIXTURES / "tiny_config.yaml"
 FULL_MANIFEST = LDMVFI_FIXTURES / "full_manifest.json"
 # Copies of the golden outputs of the official IFRNet code; its weights come from a formula.
@@ -33,18 +61,29 @@ COMPARE_CONFIG = ("compare=[blend]",)
 
 
 def load_ifrnet_fixture(name: str):
-    return torch.load(IFRNET_FIXTURES / name, map_location="cpu", weights_only=True)
+    return torch.load(fixture_file(IFRNET_FIXTURES / name), map_location="cpu", weights_only=True)
 
 
 # Copies of the golden outputs of the official PerVFI code (see tests/fixtures/README.md).
 PERVFI_FIXTURES = ROOT / "tests" / "fixtures" / "pervfi"
-PERVFI_V00_WEIGHTS = PERVFI_FIXTURES / "pervfi_v00_random_state_dict.pt"
 PERVFI_VB_GENERATOR_WEIGHTS = PERVFI_FIXTURES / "pervfi_vb_generator_random_state_dict.pt"
+
+# Fixture files stored packed, by the name tests import them under (unpacked on first use).
+_PACKED = {
+    "TINY_CKPT": LDMVFI_FIXTURES / "tiny.ckpt",
+    "PERVFI_V00_WEIGHTS": PERVFI_FIXTURES / "pervfi_v00_random_state_dict.pt",
+}
+
+
+def __getattr__(name: str) -> Path:
+    if name in _PACKED:
+        return fixture_file(_PACKED[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_pervfi_fixture(name: str):
     """A golden file (`case_a.pt`, `softsplat_cases.pt`, ...) or a fixture state dict."""
-    return torch.load(PERVFI_FIXTURES / name, map_location="cpu", weights_only=True)
+    return torch.load(fixture_file(PERVFI_FIXTURES / name), map_location="cpu", weights_only=True)
 
 
 def unit_values(n: int, seed: int) -> torch.Tensor:
@@ -98,7 +137,7 @@ def write_ifrnet_checkpoint(path: Path, variant: str = "IFRNet_S", time_input: b
 def pervfi_state_dict(variant: str = "v00") -> dict[str, torch.Tensor]:
     """The fixture weights of a PerVFI variant (float16, as stored): vb is v00's front end with
     the vb decoder instead of `condFLownet.*`, as the official vb.pth."""
-    weights = load_pervfi_fixture(PERVFI_V00_WEIGHTS.name)
+    weights = load_pervfi_fixture("pervfi_v00_random_state_dict.pt")
     if variant == "v00":
         return weights
     front = {k: v for k, v in weights.items() if not k.startswith("condFLownet.")}

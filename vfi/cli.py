@@ -13,6 +13,7 @@ import traceback
 from dataclasses import replace
 from pathlib import Path
 
+from vfi.allocator import keep_freed_memory
 from vfi.settings import Settings
 
 log = logging.getLogger("vfi")
@@ -610,6 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.threads:
         limit_threads(args.threads)
+    keep_freed_memory()
     try:
         return args.func(args)
     except (ValueError, RuntimeError, OSError) as err:

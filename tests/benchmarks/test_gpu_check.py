@@ -77,3 +77,20 @@ def test_golden_tests_asked_for_cuda_without_a_gpu_skip_saying_why():
     # The golden tests skip for want of a GPU, the CPU-only ones as not placed on the device.
     assert "VFI_TEST_DEVICE=cuda but torch sees no CUDA device here" in done.stdout
     assert "CPU-only test (no test_device)" in done.stdout
+
+
+# What the GPU check carries besides the tree (`gpu_check.py pack-deps` on 2026-12-01): 8.0 MiB of
+# wheels (Snakemake's closure, lpips, the official code's needs), 0.5 MiB of official checkout.
+CARRIED_MIB = 8.5
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs the git checkout")
+def test_working_tree_leaves_room_for_what_the_gpu_check_carries():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from gpu_check import TRAVEL_LIMIT, _tree_files
+
+    tree_mib = sum(f.stat().st_size for f in _tree_files()) / 2**20
+    assert tree_mib + CARRIED_MIB <= TRAVEL_LIMIT / 2**20, (
+        f"the working tree ({tree_mib:.1f} MiB) has grown too large to travel to a GPU machine "
+        "with the check's wheels: pack large fixtures (tests/fixtures/pack.py)"
+    )

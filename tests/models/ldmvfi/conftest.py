@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import LDMVFI_FIXTURES, TINY_CKPT
+from support import LDMVFI_FIXTURES, TINY_CKPT, fixture_file
 
 
 @pytest.fixture(autouse=True)
@@ -22,9 +22,8 @@ def _fidelity_numerics():
 @pytest.fixture(scope="session")
 def golden(test_device) -> dict[str, torch.Tensor]:
     """Inputs and outputs of the official code, on the device the models run on."""
-    return torch.load(
-        LDMVFI_FIXTURES / "tiny_golden.pt", map_location=test_device, weights_only=True
-    )
+    path = fixture_file(LDMVFI_FIXTURES / "tiny_golden.pt")
+    return torch.load(path, map_location=test_device, weights_only=True)
 
 
 @pytest.fixture(scope="session")
