@@ -32,17 +32,19 @@ def fixture_file(path: Path) -> Path:
     """`path` itself, or, for a fixture stored as `path.xz`, its unpacked copy in the cache.
 
     Large fixtures are kept xz-compressed so that the repository stays small enough to travel to
-    a GPU machine (tests/fixtures/README.md). The copy is named after the packed file's hash,
-    so an edited fixture is never read stale, and written under a temporary name first, so
-    that parallel test processes never read a half-written one.
+    a GPU machine (tests/fixtures/README.md). The copy lies in a folder named after the packed
+    file's hash, so an edited fixture is never read stale, and is written under a temporary
+    name first, so that parallel test processes never read a half-written one.
     """
     if path.exists():
         return path
     packed = path.with_name(path.name + ".xz")
     data = packed.read_bytes()
-    copy = FIXTURE_CACHE / f"{hashlib.sha256(data).hexdigest()[:16]}-{path.name}"
+    # A folder per packed content, the file under its own name (a checkpoint's name names
+    # what is made of it, e.g. the workflow's converted weights).
+    copy = FIXTURE_CACHE / hashlib.sha256(data).hexdigest()[:16] / path.name
     if not copy.exists():
-        FIXTURE_CACHE.mkdir(parents=True, exist_ok=True)
+        copy.parent.mkdir(parents=True, exist_ok=True)
         partial = copy.with_name(f".{copy.name}.{os.getpid()}.partial")
         partial.write_bytes(lzma.decompress(data))
         partial.replace(copy)
