@@ -386,9 +386,20 @@ def cmd_throughput(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------------------------
 # The official LDMVFI code against ours, same weights
 
+# The end of both child scripts below: time `one()`, print the median as JSON.
+_MEDIAN_OF_REPEATS = r"""
+if args["repeats"] > 1:  # a warm-up call; one call alone times the first call too
+    one()
+times = []
+for _ in range(args["repeats"]):
+    start = time.perf_counter(); one(); times.append(time.perf_counter() - start)
+print(json.dumps({"seconds": sorted(times)[len(times) // 2]}))
+"""
+
 # Runs in a fresh process with the official checkout first on sys.path. pytorch_lightning 2
 # moved rank_zero_only out of utilities.distributed, which the official ddpm.py imports.
-OFFICIAL = r"""
+OFFICIAL = (
+    r"""
 import importlib, json, sys, time, types
 args = json.loads(sys.argv[1])
 sys.path.insert(0, args["official"])
@@ -426,15 +437,12 @@ def one():
         out = model.decode_first_stage(out, xc, phi_prev, phi_next).clamp(-1, 1)
     torch.cuda.synchronize(device)
     return out
-if args["repeats"] > 1:  # a warm-up call; one call alone times the first call too
-    one()
-times = []
-for _ in range(args["repeats"]):
-    start = time.perf_counter(); one(); times.append(time.perf_counter() - start)
-print(json.dumps({"seconds": sorted(times)[len(times) // 2]}))
 """
+    + _MEDIAN_OF_REPEATS
+)
 
-OURS = r"""
+OURS = (
+    r"""
 import json, sys, time
 args = json.loads(sys.argv[1])
 import torch
@@ -449,13 +457,9 @@ def one():
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return out
-if args["repeats"] > 1:  # a warm-up call; one call alone times the first call too
-    one()
-times = []
-for _ in range(args["repeats"]):
-    start = time.perf_counter(); one(); times.append(time.perf_counter() - start)
-print(json.dumps({"seconds": sorted(times)[len(times) // 2]}))
 """
+    + _MEDIAN_OF_REPEATS
+)
 
 
 def _child(code: str, settings: dict, extra_path: str | None = None) -> float:

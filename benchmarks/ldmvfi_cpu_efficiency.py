@@ -23,6 +23,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.ldmvfi_full_size import random_compact_weights
+from benchmarks.scoring_benchmark import seconds as best_seconds
 from vfi.allocator import keep_freed_memory
 from vfi.models.ldmvfi import LDMVFI
 
@@ -38,15 +39,6 @@ def gemm_rate(size: int = 2048, seconds: float = 3.0) -> float:
         torch.mm(a, b)
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best
-
-
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def flops_of(fn: Callable[[], object]) -> int:
@@ -96,9 +88,8 @@ def main() -> None:
         )
         print(f"{'stage':<24} {'GFLOP':>9} {'seconds':>9} {'GFLOP/s':>9} {'of GEMM':>8}")
         for name, fn in stages.items():
-            fn()  # warm-up: first-touch of weights and allocator
             flops = flops_of(fn)
-            seconds = best_time(fn, args.repeats)
+            seconds = best_seconds(fn, args.repeats)  # after a warm-up call of its own
             achieved = flops / seconds
             print(
                 f"{name:<24} {flops / 1e9:9.1f} {seconds:9.2f} {achieved / 1e9:9.1f} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import lzma
 import math
@@ -15,6 +16,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from collections.abc import Sequence as SequenceOf
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,13 +30,15 @@ SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 FIXTURE_CACHE = Path(tempfile.gettempdir()) / f"vfi-test-fixtures-{os.getuid()}"
 
 
+@functools.cache
 def fixture_file(path: Path) -> Path:
     """`path` itself, or, for a fixture stored as `path.xz`, its unpacked copy in the cache.
 
     Large fixtures are kept xz-compressed so that the repository stays small enough to travel to
     a GPU machine (tests/fixtures/README.md). The copy lies in a folder named after the packed
     file's hash, so an edited fixture is never read stale, and is written under a temporary
-    name first, so that parallel test processes never read a half-written one.
+    name first, so that parallel test processes never read a half-written one. Cached: the
+    packed file is read and hashed once per process.
     """
     if path.exists():
         return path
@@ -283,3 +287,24 @@ def interruptible() -> None:
     """`preexec_fn` for processes a test interrupts: a shell that ignores SIGINT (`nohup`, `&` in
     a script) passes that on, and the interrupt would then do nothing, unlike Ctrl-C."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def frame_alone_and_in_batch(
+    tmp_path: Path, settings_for: Callable[[Path], Any]
+) -> tuple[bytes, bytes]:
+    """Bytes of sequence a's frame 2 made by a level-1 job of its own and by one with sequence b
+    (two 16-bit 40x56 sequences under tmp_path/data; settings_for(data_dir) gives the run's
+    settings)."""
+    from vfi.data.layout import OutputLayout
+    from vfi.data.sequences import discover
+    from vfi.pipeline.interpolate import run_level
+
+    data = tmp_path / "data"
+    for name in ("a", "b"):
+        add_sequence(data, name, [1, 3], height=40, width=56, bit_depth=16)
+    run = settings_for(data)
+    sequences = discover(data).sequences
+    run_level([s for s in sequences if s.name == "a"], 1, OutputLayout(tmp_path / "alone"), run)
+    run_level(sequences, 1, OutputLayout(tmp_path / "together"), run)
+    frame = Path("a") / "frame_002.png"
+    return (tmp_path / "alone" / frame).read_bytes(), (tmp_path / "together" / frame).read_bytes()

@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from support import TINY_CKPT, add_sequence, smooth_pair, tree_bytes, write_ifrnet_checkpoint
+from support import (
+    TINY_CKPT,
+    add_sequence,
+    frame_alone_and_in_batch,
+    smooth_pair,
+    tree_bytes,
+    write_ifrnet_checkpoint,
+)
 
 from vfi.backends import create_backend, resolve_timing
 from vfi.data.layout import OutputLayout
@@ -160,12 +167,7 @@ def test_bf16_rounds_only_a_little_against_fp32(gopro_like):
 
 def test_cpu_jobs_run_each_pair_alone_so_bytes_do_not_depend_on_the_batch(tmp_path, gopro_like):
     """Batched CPU convolutions round differently (2e-6 here), enough to flip 16-bit values."""
-    data = tmp_path / "data"
-    for name in ("a", "b"):
-        add_sequence(data, name, [1, 3], height=40, width=56, bit_depth=16)
-    run = settings(gopro_like, {"data_dir": str(data)})
-    alone, together = OutputLayout(tmp_path / "alone"), OutputLayout(tmp_path / "together")
-    run_level([s for s in discover(data).sequences if s.name == "a"], 1, alone, run)
-    run_level(discover(data).sequences, 1, together, run)
-    frame = Path("a") / "frame_002.png"
-    assert (tmp_path / "alone" / frame).read_bytes() == (tmp_path / "together" / frame).read_bytes()
+    alone, together = frame_alone_and_in_batch(
+        tmp_path, lambda data: settings(gopro_like, {"data_dir": str(data)})
+    )
+    assert alone == together

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from support import (
     add_sequence,
+    frame_alone_and_in_batch,
     smooth_pair,
     tree_bytes,
     write_pervfi_checkpoint,
@@ -127,15 +126,10 @@ def test_level_job_writes_grey_and_16_bit_frames_in_their_format_with_the_same_b
 
 
 def test_cpu_jobs_run_each_pair_alone_so_bytes_do_not_depend_on_the_batch(tmp_path, weights):
-    data = tmp_path / "data"
-    for name in ("a", "b"):
-        add_sequence(data, name, [1, 3], height=40, width=56, bit_depth=16)
-    run = settings(weights, {"data_dir": str(data)})
-    alone, together = OutputLayout(tmp_path / "alone"), OutputLayout(tmp_path / "together")
-    run_level([s for s in discover(data).sequences if s.name == "a"], 1, alone, run)
-    run_level(discover(data).sequences, 1, together, run)
-    frame = Path("a") / "frame_002.png"
-    assert (tmp_path / "alone" / frame).read_bytes() == (tmp_path / "together" / frame).read_bytes()
+    alone, together = frame_alone_and_in_batch(
+        tmp_path, lambda data: settings(weights, {"data_dir": str(data)})
+    )
+    assert alone == together
 
 
 def test_auto_precision_is_fp16_on_a_gpu_and_fp32_on_the_cpu():

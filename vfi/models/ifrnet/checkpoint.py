@@ -44,7 +44,6 @@ READABLE_VERSIONS = ("1", "2")
 VARIANT_KEY = "encoder.pyramid1.0.0.weight"
 # decoder4's first conv; its last input channel multiplies the time embedding.
 TIME_KEY = "decoder4.convblock.0.0.weight"
-# Wrapper keys under which some tools store the state dict.
 
 
 def expected_shapes(variant: str) -> dict[str, torch.Size]:
