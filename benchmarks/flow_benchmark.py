@@ -6,8 +6,9 @@
                                                              # (flow-max-side-256: flow at half
                                                              # size on 512x384 frames)
 
-Speed: seconds per grayscale frame pair (the backend's whole work at t = 0.5: flow both ways,
-splatting, warping, blending; no file I/O) at 512x512, 1024x752 and 2048x1504, each size in a
+Speed: seconds per 16-bit frame pair (the backend's whole work at t = 0.5: flow both ways,
+splatting, warping, blending, noise shrinkage; no file I/O), grey at 512x512, 1024x752 and
+2048x1504 and RGB at 2048x1504, with the default `denoise: wiener` and with `none`, each in a
 fresh process. Memory: how far the process's peak resident memory (VmHWM, reset before the
 work) rose above what it held with the pair loaded (all of the backend's work, OpenCV included),
 and the peak of the memory traced by tracemalloc (numpy arrays and Python objects only).
@@ -51,14 +52,14 @@ SPEED_SIZES = ((512, 512), (752, 1024), (1504, 2048))  # (height, width)
 QUALITY_SIZES = ((96, 128), (384, 512))
 
 
-def _speed_worker(pair_file: str, repeats: int, queue: multiprocessing.Queue) -> None:
+def _speed_worker(pair_file: str, denoise: str, repeats: int, queue: multiprocessing.Queue) -> None:
     """In a fresh process: time the backend on one pair, report peak memory above the start."""
     torch.set_num_threads(2)
     pair = np.load(pair_file)
     prev, nxt = (to_model_tensor(f, Normalisation.raw(8 * f.itemsize))[None] for f in pair)
     _reset_peak_rss()
     base_rss = _rss_kib("VmRSS")
-    backend = FlowBackend(torch.device("cpu"))
+    backend = FlowBackend(torch.device("cpu"), denoise=denoise)
     times = torch.tensor([0.5])
     tracemalloc.start()
     backend.interpolate(prev, nxt, times, [0])  # warm-up: OpenCV and numpy set up once
@@ -88,24 +89,30 @@ def _reset_peak_rss() -> None:
 
 
 def speed(repeats: int) -> None:
-    print(f"speed: one grayscale 16-bit pair, t = 0.5, median of {repeats} runs, 2 threads")
+    print(f"speed: one 16-bit pair, t = 0.5, median of {repeats} runs, 2 threads")
     print(
-        f"{'size':>10} {'s/pair':>7} {'best':>6} {'peak RSS added MiB':>19} {'peak traced MiB':>16}"
+        f"{'size':>10} {'frames':>6} {'denoise':>7} {'s/pair':>7} {'best':>6} "
+        f"{'peak RSS added MiB':>19} {'peak traced MiB':>16}"
     )
     context = multiprocessing.get_context("spawn")
     for height, width in SPEED_SIZES:
-        with tempfile.TemporaryDirectory() as tmp:
-            pair_file = str(Path(tmp) / "pair.npy")
-            np.save(pair_file, np.stack(render_sequence(2, height, width, False, 16, seed=7)))
-            queue = context.Queue()
-            proc = context.Process(target=_speed_worker, args=(pair_file, repeats, queue))
-            proc.start()
-            median, best, rss, traced = queue.get()
-            proc.join()
-        print(
-            f"{width:>5}x{height:<4} {median:>7.2f} {best:>6.2f} {rss / 2**20:>19.0f} "
-            f"{traced / 2**20:>16.0f}"
-        )
+        for rgb in (False, True) if width == 2048 else (False,):
+            for denoise in ("wiener", "none"):
+                with tempfile.TemporaryDirectory() as tmp:
+                    pair_file = str(Path(tmp) / "pair.npy")
+                    pair = render_sequence(2, height, width, rgb, 16, seed=7)
+                    np.save(pair_file, np.stack(pair))
+                    queue = context.Queue()
+                    proc = context.Process(
+                        target=_speed_worker, args=(pair_file, denoise, repeats, queue)
+                    )
+                    proc.start()
+                    median, best, rss, traced = queue.get()
+                    proc.join()
+                print(
+                    f"{width:>5}x{height:<4} {'RGB' if rgb else 'grey':>6} {denoise:>7} "
+                    f"{median:>7.2f} {best:>6.2f} {rss / 2**20:>19.0f} {traced / 2**20:>16.0f}"
+                )
 
 
 def run_hierarchy(backend: Backend, data_dir: Path, name: str) -> dict[str, list[dict]]:

@@ -21,7 +21,10 @@ to frame 1 and both frames warped along it to t and averaged with equal weights.
 Printed per set: frames, mean PSNR and SSIM (on the sequence's bit depth, as the workflow
 scores; LPIPS where its backbone weights are installed), the paired difference to the reference
 candidate with a 95% bootstrap interval that resamples whole sequences (frames of one sequence
-are not independent), and seconds per frame pair. `--csv` writes every frame's scores.
+are not independent), seconds per frame pair, and the temporal consistency of the workflow's
+report (`vfi.evaluation.temporal`: PSNR between consecutive output frames minus that between
+consecutive true frames, mean over sequences; above 0: smoother than reality). `--csv` writes
+every frame's scores.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from vfi.data.sequences import discover
 from vfi.evaluation.comparison import bootstrap_ci
 from vfi.evaluation.metrics import score
 from vfi.evaluation.scoring import sequence_data_range
+from vfi.evaluation.temporal import temporal_consistency
 from vfi.io.frames import read_frame, write_frame
 from vfi.io.tensors import from_model_tensor, to_model_tensor
 from vfi.models.opticalflow.estimate import FlowMethod
@@ -202,6 +206,11 @@ def run_candidate(candidate: Candidate, data_dir: Path) -> list[dict[str, object
                         {"sequence": seq.name, "frame": frame.index, "level": frame.level,
                          "seconds": seconds, **scores}
                     )  # fmt: skip
+        truth = {i: read_frame(p) for i, p in {**seq.ground_truth, **seq.known}.items()}
+        temporal = temporal_consistency(frames, truth, peak)["difference"]
+        for row in rows:
+            if row["sequence"] == seq.name:
+                row["temporal"] = temporal
     return rows
 
 
@@ -235,6 +244,14 @@ def _mean(rows: list[dict], key: str) -> float:
     return float(np.mean(values)) if values else math.nan
 
 
+def _temporal(rows: list[dict]) -> float:
+    """Mean over sequences of the temporal-consistency difference (dB; above 0: the made
+    sequence changes less from frame to frame than the true one, e.g. less noise)."""
+    per_sequence = {r["sequence"]: r.get("temporal", math.nan) for r in rows}
+    values = [v for v in per_sequence.values() if math.isfinite(v)]
+    return float(np.mean(values)) if values else math.nan
+
+
 def print_table(
     set_name: str, results: dict[str, list[dict]], reference: str, by_level: bool
 ) -> None:
@@ -243,7 +260,7 @@ def print_table(
     print(f"\n{set_name}: {len(ref_rows)} frames from {groups} source sequences")
     print(
         f"{'candidate':>34} {'PSNR':>7} {'SSIM':>7} {'LPIPS':>6}  "
-        f"{'dPSNR vs ' + reference:>30} {'dSSIM':>24} {'s/pair':>7}"
+        f"{'dPSNR vs ' + reference:>30} {'dSSIM':>24} {'s/pair':>7} {'temporal':>8}"
     )
     for spec, rows in results.items():
         d_psnr = paired_difference(rows, ref_rows, "psnr")
@@ -254,7 +271,7 @@ def print_table(
             f"{'n/a' if math.isnan(lpips) else f'{lpips:.3f}':>6}  "
             f"{d_psnr[0]:>+8.2f} [{d_psnr[1]:+6.2f}, {d_psnr[2]:+6.2f}] dB    "
             f"{d_ssim[0]:>+7.4f} [{d_ssim[1]:+.4f}, {d_ssim[2]:+.4f}] "
-            f"{_mean(rows, 'seconds'):>7.2f}"
+            f"{_mean(rows, 'seconds'):>7.2f} {_temporal(rows):>+8.2f}"
         )
     datasets = sorted({r["sequence"].split("__")[0] for r in ref_rows})
     if len(datasets) > 1:

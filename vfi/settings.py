@@ -44,6 +44,7 @@ class FlowSettings:
     max_side: int = 1024
     blend: str = "visibility"
     flicker: str = "affine"
+    denoise: str = "wiener"
     debug: bool = False
 
 

@@ -75,3 +75,17 @@ def test_paired_difference_interval_includes_zero_when_sequences_disagree(qualit
 
 def test_windows_of_one_movie_are_resampled_together(quality):
     assert quality.sequence_group("lab__long__w019") == quality.sequence_group("lab__long__w001")
+
+
+def test_temporal_column_shows_made_frames_smoother_than_noisy_truth(quality, tmp_path):
+    """Made frames carry less noise than recorded ones, so consecutive output frames differ
+    less than consecutive true frames: the temporal column is above 0, one value a sequence."""
+    rng = np.random.default_rng(1)
+    for i, frame in enumerate(render_sequence(7, 48, 64, False, 16, seed=2), start=1):
+        noisy = np.clip(frame + rng.normal(0, 2000, frame.shape), 0, 65535).astype(np.uint16)
+        write_frame(tmp_path / "movies" / "lab" / "seq" / f"t{i}.png", noisy)
+    quality.build_sets(quality.source_sequences(tmp_path / "movies"), tmp_path / "sets", 1.0, 0)
+    for spec in ("blend", "flow"):
+        rows = quality.run_candidate(quality.Candidate.parse(spec), tmp_path / "sets" / "triplets")
+        assert len({r["temporal"] for r in rows}) == 1
+        assert quality._temporal(rows) > 1.0

@@ -48,6 +48,9 @@ class FlowMethod:
         "gain" or "affine" (gain and offset), fitted over the content both show; each warped
         neighbour is then brought to the brightness expected at t, so equal weights still follow
         the brightness in time.
+    denoise: "wiener" shrinks each band of the blend by the share of it that is noise, measured
+        from what the two warped neighbours do not share (`vfi.models.opticalflow.denoise`);
+        "none" keeps the blend and the noise it inherits.
     """
 
     algorithm: Literal["dis", "farneback", "tvl1", "deepflow"] = "dis"
@@ -56,6 +59,7 @@ class FlowMethod:
     max_side: int = 1024
     blend: Literal["visibility", "time"] = "visibility"
     flicker: Literal["none", "gain", "affine"] = "affine"
+    denoise: Literal["none", "wiener"] = "wiener"
 
 
 DEFAULT_METHOD = FlowMethod()
