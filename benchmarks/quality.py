@@ -139,6 +139,7 @@ class Candidate:
         digest = hashlib.sha256(self.spec.encode())
         if self.name == "tvl1":
             digest.update(inspect.getsource(TVL1Backend).encode())
+        digest.update(inspect.getsource(run_candidate).encode())  # how frames are made, scored
         for path in common + own:
             digest.update((ROOT / path).read_bytes())
         return digest.hexdigest()[:16]

@@ -89,3 +89,14 @@ def test_temporal_column_shows_made_frames_smoother_than_noisy_truth(quality, tm
         rows = quality.run_candidate(quality.Candidate.parse(spec), tmp_path / "sets" / "triplets")
         assert len({r["temporal"] for r in rows}) == 1
         assert quality._temporal(rows) > 1.0
+
+
+def test_cached_results_are_redone_when_the_scoring_loop_changes(quality, monkeypatch):
+    candidate = quality.Candidate.parse("blend")
+    before = candidate.fingerprint()
+
+    def run_candidate(candidate, data_dir):  # another loop
+        return []
+
+    monkeypatch.setattr(quality, "run_candidate", run_candidate)
+    assert candidate.fingerprint() != before
