@@ -13,6 +13,11 @@ exactly as the workflow sees such data (vfi.data.sequences.discover on a tempora
                 generated level by level from 1 and 19 (each level reads the frames written
                 by the level before, rounded to the file's bit depth), every true frame scored.
 
+`--disturb flicker=0.7,drift=10,photons=2000` makes the recordings harder before the sets are
+built, as the issue's lab data were: each frame's exposure drawn from [0.7, 1], the stage moved
+10 pixels in a random direction from frame to frame, Poisson shot noise at 2000 photons for the
+file's full scale (`Disturbance`; seeded, so reruns give the same frames).
+
 A candidate is `name[:option=value,...]`: a backend of `vfi.backends` with its options (flow:
 the fields of `vfi.models.opticalflow.FlowMethod`), `timing=exact|midpoint` (default: what
 `timing: auto` gives), or `tvl1`, the classical reference: scikit-image's TV-L1 flow from frame 0
@@ -165,10 +170,61 @@ def _scaled(frame: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA).astype(frame.dtype)
 
 
-def build_sets(sources: dict[str, list[Path]], root: Path, scale: float, limit: int) -> None:
+@dataclass(frozen=True)
+class Disturbance:
+    """What a harder recording adds to every frame of a real sequence, before any scaling:
+    exposure flicker (each frame's gain drawn from [flicker, 1]), stage drift (each frame moved
+    `drift` pixels in a random direction from the one before; edges mirrored) and shot noise
+    (Poisson, `photons` at the file's full scale; 0: none). Seeded by the sequence's name."""
+
+    flicker: float = 1.0
+    drift: float = 0.0
+    photons: float = 0.0
+
+    @classmethod
+    def parse(cls, spec: str) -> Disturbance:
+        """`flicker=0.7,drift=10,photons=2000` (any subset)."""
+        values = {}
+        for item in filter(None, spec.split(",")):
+            key, _, value = item.partition("=")
+            if key not in {f.name for f in fields(cls)}:
+                raise SystemExit(f"--disturb: unknown {key!r}; use flicker, drift, photons")
+            values[key] = float(value)
+        return cls(**values)
+
+    def apply(self, name: str, images: list[np.ndarray]) -> list[np.ndarray]:
+        rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest()[:8], 16))
+        peak = float(np.iinfo(images[0].dtype).max)
+        position = np.zeros(2)
+        out = []
+        for image in images:
+            angle = rng.uniform(0, 2 * np.pi)
+            position += self.drift * np.array([np.cos(angle), np.sin(angle)])
+            pixels = image.astype(np.float32) * rng.uniform(self.flicker, 1.0)
+            shift = np.float32([[1, 0, position[0]], [0, 1, position[1]]])
+            size = (image.shape[1], image.shape[0])
+            pixels = cv2.warpAffine(pixels, shift, size, borderMode=cv2.BORDER_REFLECT)
+            pixels = pixels.reshape(image.shape)
+            if self.photons > 0:
+                counts = rng.poisson(np.clip(pixels, 0, None) * (self.photons / peak))
+                pixels = counts * (peak / self.photons)
+            out.append(np.clip(np.rint(pixels), 0, peak).astype(image.dtype))
+        return out
+
+
+def build_sets(
+    sources: dict[str, list[Path]],
+    root: Path,
+    scale: float,
+    limit: int,
+    disturbance: Disturbance | None = None,
+) -> None:
     """Write both test sets as workflow data folders: <root>/<set>/{input,gt}/<seq>/."""
     for name, frames in list(sources.items())[: limit or None]:
-        images = [_scaled(read_frame(p), scale) for p in frames]
+        images = [read_frame(p) for p in frames]
+        if disturbance is not None:
+            images = disturbance.apply(name, images)
+        images = [_scaled(image, scale) for image in images]
         for i, image in enumerate(images, start=1):  # odd frames known, even frames truth
             part = "input" if i % 2 else "gt"
             if i % 2 == 0 and i == len(images):
@@ -299,6 +355,11 @@ def main(argv: Seq[str] | None = None) -> int:
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS), help="test sets")
     parser.add_argument("--scale", type=float, default=1.0, help="resize frames first (area)")
     parser.add_argument("--limit", type=int, default=0, help="use the first N sequences (0: all)")
+    parser.add_argument(
+        "--disturb",
+        default="",
+        help="add to the real frames, e.g. flicker=0.7,drift=10,photons=2000",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch and OpenCV threads")
     parser.add_argument("--csv", type=Path, help="write every scored frame here")
     parser.add_argument("--cache", type=Path, help="JSON file of results to reuse (by code hash)")
@@ -311,13 +372,14 @@ def main(argv: Seq[str] | None = None) -> int:
         raise SystemExit(f"--reference {reference!r} is not among --candidates")
     cache = json.loads(args.cache.read_text()) if args.cache and args.cache.exists() else {}
     sources = source_sequences(args.data)
+    names = {k: [p.name for p in v] for k, v in sources.items()}
     data_key = hashlib.sha256(
-        json.dumps([args.scale, args.limit, {k: [p.name for p in v] for k, v in sources.items()}])
-        .encode()
+        json.dumps([args.scale, args.limit, args.disturb, names]).encode()
     ).hexdigest()[:16]  # fmt: skip
     all_rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        build_sets(sources, Path(tmp), args.scale, args.limit)
+        disturbance = Disturbance.parse(args.disturb) if args.disturb else None
+        build_sets(sources, Path(tmp), args.scale, args.limit, disturbance)
         for set_name in args.sets:
             results = {}
             for candidate in candidates:

@@ -100,3 +100,24 @@ def test_cached_results_are_redone_when_the_scoring_loop_changes(quality, monkey
 
     monkeypatch.setattr(quality, "run_candidate", run_candidate)
     assert candidate.fingerprint() != before
+
+
+def test_disturbance_adds_flicker_drift_and_shot_noise_reproducibly(quality):
+    frame = np.full((64, 64), 20000, np.uint16)
+    frame[30:34, 30:34] = 60000  # a bright spot to follow
+    disturbance = quality.Disturbance.parse("flicker=0.7,drift=5,photons=1000")
+    first = disturbance.apply("lab__seq", [frame] * 6)
+    again = disturbance.apply("lab__seq", [frame] * 6)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert first[0].dtype == np.uint16
+    spots = [
+        np.argwhere(f == f.max())[0] for f in quality.Disturbance(drift=5).apply("s", [frame] * 6)
+    ]
+    steps = [np.hypot(*(b - a)) for a, b in zip(spots, spots[1:], strict=False)]
+    assert all(3 <= s <= 7 for s in steps)  # 5 px a frame, rounded to whole pixels
+    background = np.array([f[:20, :20].mean() for f in first])
+    assert background.min() > 0.65 * 20000 and background.max() < 1.02 * 20000
+    assert background.max() / background.min() > 1.05  # exposures differ
+    noise = first[0][:20, :20].astype(float).std()
+    expected = np.sqrt(background[0] * 65535 / 1000)  # Poisson: variance = mean in photons
+    assert 0.7 * expected < noise < 1.3 * expected
