@@ -244,8 +244,10 @@ def run_candidate(candidate: Candidate, data_dir: Path) -> list[dict[str, object
     rows = []
     for seq in discover(data_dir).sequences:
         frames = {i: read_frame(p) for i, p in seq.known.items()}
+        truth = dict(frames)  # known frames and, as they are scored, the ground truth
         mapping = normalisation_of(seq, "auto")
         peak = float(sequence_data_range(seq, "auto")["value"])
+        scored = []
         for level in sorted({f.level for f in seq.plan}):
             for frame in (f for f in seq.plan if f.level == level):
                 prev = to_model_tensor(frames[frame.prev], mapping)[None]
@@ -257,17 +259,14 @@ def run_candidate(candidate: Candidate, data_dir: Path) -> list[dict[str, object
                 seconds = time.perf_counter() - start
                 frames[frame.index] = from_model_tensor(out, seq.info, mapping)
                 if frame.index in seq.ground_truth:
-                    truth = read_frame(seq.ground_truth[frame.index])
-                    scores = score(frames[frame.index], truth, data_range=peak)
-                    rows.append(
+                    truth[frame.index] = read_frame(seq.ground_truth[frame.index])
+                    scores = score(frames[frame.index], truth[frame.index], data_range=peak)
+                    scored.append(
                         {"sequence": seq.name, "frame": frame.index, "level": frame.level,
                          "seconds": seconds, **scores}
                     )  # fmt: skip
-        truth = {i: read_frame(p) for i, p in {**seq.ground_truth, **seq.known}.items()}
         temporal = temporal_consistency(frames, truth, peak)["difference"]
-        for row in rows:
-            if row["sequence"] == seq.name:
-                row["temporal"] = temporal
+        rows += [{**row, "temporal": temporal} for row in scored]
     return rows
 
 

@@ -6,9 +6,9 @@ content with independent noise, so, band by band (differences of Gaussians) and 
 cross-product estimates the power of the content both show and their excess power the noise
 (plus whatever the warps got wrong). Each band of the blend is then scaled by the Wiener gain
 signal / (signal + noise left in the blend): near 1 where detail stands above the noise, small
-where a band is mostly noise (low-signal fluorescence). The
-noise left in the blend follows the blend's weights: half a neighbour's where both count
-equally, a whole one's where only one shows the content.
+where a band is mostly noise (low-signal fluorescence). The noise left in the blend follows the
+blend's weights: half a neighbour's where both count equally, a whole one's where only one
+shows the content.
 
 Whatever else the neighbours do not share counts as noise too: where content changes in a way
 the flow cannot follow (colloids in Brownian motion) detail that the true frame has is removed.
@@ -29,6 +29,8 @@ BAND_SIGMAS = (0.7, 1.4, 2.8, 5.6)
 LOCAL_SIGMA = 4.0
 # Statistics are smoothed on a grid this many times coarser (they vary slowly; saves time).
 STATISTICS_STRIDE = 4
+# Weight of the frame-wide mean in each local mean, so that empty neighbourhoods are defined.
+PRIOR = 1e-3
 
 
 def shrink_blend(
@@ -47,16 +49,16 @@ def shrink_blend(
     share0, share1 = weight0 / total, weight1 / total
     # Noise of the blend relative to one neighbour's: 1/2 for equal weights, 1 for one alone.
     inherited = _shrunk(np.square(share0) + np.square(share1), coarse)
-    mass = _shrunk(covisible, coarse)
+    statistics = _Neighbourhoods(_shrunk(covisible, coarse))
     out = share0 * warped0 + share1 * warped1  # the blend, bands replaced as they are shrunk
     low0, low1 = warped0, warped1
     previous = 0.0
     for sigma in BAND_SIGMAS:
-        next0 = _blur(low0, float(np.sqrt(sigma**2 - previous**2)))
-        next1 = _blur(low1, float(np.sqrt(sigma**2 - previous**2)))
+        step = float(np.sqrt(sigma**2 - previous**2))
+        next0, next1 = _blur(low0, step), _blur(low1, step)
         band0, band1 = low0 - next0, low1 - next1
-        shared = np.maximum(_local_mean(band0 * band1 * covisible, mass, coarse), 0.0)
-        power = _local_mean(0.5 * (np.square(band0) + np.square(band1)) * covisible, mass, coarse)
+        shared = np.maximum(statistics.mean(band0 * band1 * covisible), 0.0)
+        power = statistics.mean(0.5 * (np.square(band0) + np.square(band1)) * covisible)
         noise = np.maximum(power - shared, 0.0)  # what the two do not share, per neighbour
         expected = shared + inherited * noise
         # Nothing measured (no content both show anywhere): the blend is kept as it is.
@@ -77,12 +79,19 @@ def _shrunk(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return resize(image, size).reshape(size[1], size[0], image.shape[2])
 
 
-def _local_mean(weighted: np.ndarray, mass: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Local mean, on the coarse grid `size`, of values already multiplied by their weight
-    (H x W x C) over a Gaussian neighbourhood of LOCAL_SIGMA; `mass` is the weight on that
-    grid. Where the weight is 0 all around: the mean of the whole frame."""
-    weighted = _shrunk(weighted, size)
-    overall = weighted.reshape(-1, weighted.shape[2]).sum(0) / max(float(mass.sum()), 1e-12)
-    sigma = LOCAL_SIGMA / STATISTICS_STRIDE
-    prior = 1e-3  # a little of the frame's mean, so empty neighbourhoods are defined
-    return (_blur(weighted, sigma) + prior * overall) / (_blur(mass, sigma) + prior)
+class _Neighbourhoods:
+    """Local means over a Gaussian neighbourhood of LOCAL_SIGMA, on a coarse grid, weighted by
+    `mass` (the weight on that grid); the weight's own sums are taken once for every band."""
+
+    def __init__(self, mass: np.ndarray) -> None:
+        self.size = (mass.shape[1], mass.shape[0])
+        self.sigma = LOCAL_SIGMA / STATISTICS_STRIDE
+        self.total = max(float(mass.sum()), 1e-12)
+        self.local = _blur(mass, self.sigma) + PRIOR
+
+    def mean(self, weighted: np.ndarray) -> np.ndarray:
+        """Local mean of values already multiplied by their full-size weight (H x W x C), on the
+        coarse grid; where the weight is 0 all around, the mean of the whole frame."""
+        weighted = _shrunk(weighted, self.size)
+        overall = weighted.reshape(-1, weighted.shape[2]).sum(0) / self.total
+        return (_blur(weighted, self.sigma) + PRIOR * overall) / self.local

@@ -85,15 +85,12 @@ def interpolate_frame(
             method.flicker,
         )
     weight0, weight1 = seen0, seen1
-    covisible = np.clip(np.minimum(seen0, seen1) - MIN_VISIBILITY, 0, 1)
     if method.blend == "time":
         weight0, weight1 = (1 - t) * seen0, t * seen1
     if size != (width, height):  # back to full size; motion in full-size pixels
         scale = np.array([width / size[0], height / size[1]], dtype=np.float32)
         motion = resize(motion, (width, height)) * scale
-        weight0, weight1, covisible = (
-            resize(w, (width, height)) for w in (weight0, weight1, covisible)
-        )
+        weight0, weight1 = (resize(w, (width, height)) for w in (weight0, weight1))
     if diagnostics is not None:
         diagnostics["motion"] = motion
         for name, seen in (("seen0", seen0), ("seen1", seen1)):
@@ -106,6 +103,8 @@ def interpolate_frame(
         warped0 = warped0 * (1 - t + t * gain) + t * offset
         warped1 = (1 - t) * (warped1 - offset) / gain + t * warped1
     if method.denoise == "wiener":
+        covisible = np.clip(np.minimum(seen0, seen1) - MIN_VISIBILITY, 0, 1)
+        covisible = resize(covisible, (width, height))
         return shrink_blend(warped0, warped1, weight0, weight1, covisible)
     total = np.maximum(weight0 + weight1, 1e-12)
     return ((weight0 * warped0 + weight1 * warped1) / total).astype(np.float32)
